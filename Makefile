@@ -1,0 +1,39 @@
+# Every target works on a fresh machine with only python3 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= demo
+# Inputs for the CI conversion targets: make coco GLAS=path/to/release OUT=path/to/out
+GLAS ?=
+OUT ?=
+ARGS ?=
+
+.PHONY: install test lint demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+lint: install
+	$(BIN)/ruff check glas_convert tests bench
+	$(BIN)/ruff format --check glas_convert tests bench
+
+test: install lint
+	$(BIN)/pytest -q
+
+demo: install
+	rm -rf $(DEMO_DIR)
+	$(BIN)/glas-convert synth $(DEMO_DIR)/glas-synth --count 12 --seed 0
+	$(BIN)/glas-convert info $(DEMO_DIR)/glas-synth
+
+bench: install
+	$(BIN)/python bench/bench_contours.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,3 @@
+from glas_convert.cli import main
+
+main()

@@ -1,0 +1,27 @@
+"""Exceptions of glas-convert. The CLI turns each into a one-line error with exit code 1."""
+
+from __future__ import annotations
+
+
+class GlasConvertError(Exception):
+    """Base class of every error glas-convert raises on purpose."""
+
+
+class DatasetError(GlasConvertError):
+    """The input dataset is missing, unreadable or not a GlaS release."""
+
+    def __init__(self, message: str, *, path: object = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+class AnnotationError(DatasetError):
+    """An annotation file cannot be used as an instance label map."""
+
+
+class GradeCsvError(DatasetError):
+    """Grade.csv is malformed."""
+
+
+class OutputError(GlasConvertError):
+    """The output folder is unsafe or cannot be written."""
