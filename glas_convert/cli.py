@@ -216,5 +216,38 @@ def all_formats(dataset: Path, out: Path, **options: object) -> None:
     _export(dataset, out, ["coco", "voc", "yolo", "masks"], **options)
 
 
+@cli.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    "source",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="The GlaS dataset OUT was converted from.",
+)
+@click.option("--split", "splits", multiple=True, help="Check only this split (repeatable).")
+def validate(out: Path, source: Path, splits: tuple[str, ...]) -> None:
+    """Re-read the export in OUT and compare every gland with the source dataset.
+
+    Recognizes COCO, VOC, YOLO and masks outputs (also OUT/{coco,voc,yolo,masks} from `all`).
+    Exits 1 when any gland does not round-trip exactly or any file is missing.
+
+    Example:
+
+        glas-convert validate out/coco --source Warwick_QU_Dataset
+    """
+    from glas_convert.errors import GlasConvertError
+    from glas_convert.validate import validate as run_validate
+
+    try:
+        report = run_validate(out, source, splits=list(splits) or None)
+    except GlasConvertError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
+        raise click.ClickException(f"{out}: the export does not match {source}")
+
+
 def main() -> None:
     cli()
