@@ -96,7 +96,7 @@ def synthetic_dataset(root: Path, *, count: int = 6, seed: int = 0) -> FakeDatas
     rng = np.random.default_rng(seed)
     names = ["train_1", "train_2", "testA_1", "testA_2", "testB_1", "testB_2"][:count]
     maps = {}
-    for i, name in enumerate(names):
+    for name in names:
         h, w = (int(rng.integers(40, 90)), int(rng.integers(50, 110)))
         maps[name] = random_label_map(rng, h, w, int(rng.integers(3, 12)))
     maps[names[-1]] = np.zeros_like(maps[names[-1]])  # an image without glands
