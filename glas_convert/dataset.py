@@ -136,7 +136,7 @@ def _is_glas_file(name: str) -> bool:
 
 def _folder_source(path: str) -> _Source:
     release = _find_release_folder(path)
-    names = tuple(sorted(e.name for e in os.scandir(release) if e.is_file()))
+    names = tuple(sorted(e.name for e in _entries(release) if e.is_file()))
     return _Source(
         root=release,
         names=names,
@@ -146,10 +146,15 @@ def _folder_source(path: str) -> _Source:
 
 
 def _has_glas_files(folder: str) -> bool:
+    return any(e.is_file() and _is_glas_file(e.name) for e in _entries(folder))
+
+
+def _entries(folder: str) -> list[os.DirEntry[str]]:
     try:
-        return any(e.is_file() and _is_glas_file(e.name) for e in os.scandir(folder))
-    except OSError:
-        return False
+        with os.scandir(folder) as it:
+            return list(it)
+    except OSError as e:
+        raise DatasetError(f"cannot list folder ({e.strerror})", path=folder) from e
 
 
 def _find_release_folder(path: str) -> str:
@@ -157,7 +162,7 @@ def _find_release_folder(path: str) -> str:
     if _has_glas_files(path):
         return path
     subs = sorted(
-        e.path for e in os.scandir(path) if e.is_dir() and not e.name.startswith((".", "__"))
+        e.path for e in _entries(path) if e.is_dir() and not e.name.startswith((".", "__"))
     )
     found = [s for s in subs if _has_glas_files(s)]
     if len(found) == 1:
@@ -224,9 +229,17 @@ def _open_source(path: str | os.PathLike[str]) -> _Source:
         raise DatasetError("no such file or folder", path=path)
     if os.path.isdir(path):
         return _folder_source(path)
-    if not zipfile.is_zipfile(path):
-        raise DatasetError("not a folder or a .zip file", path=path)
-    return _zip_source(path)
+    if zipfile.is_zipfile(path) or path.lower().endswith(".zip") or _starts_with_zip_magic(path):
+        return _zip_source(path)
+    raise DatasetError("not a folder or a .zip file", path=path)
+
+
+def _starts_with_zip_magic(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == b"PK"
+    except OSError:
+        return False
 
 
 # --------------------------------------------------------------------------------------------
