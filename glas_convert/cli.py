@@ -63,7 +63,9 @@ def info(dataset: str, splits: tuple[str, ...], as_json: bool) -> None:
     default=None,
     help="Total images, split 85:60:20 like the release. Default: 165.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+)
 @overwrite_option
 @handle_errors
 def synth(out: str, count: int | None, seed: int, overwrite: bool) -> None:

@@ -89,8 +89,11 @@ class _Source:
 
 
 def _read_file(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise DatasetError(f"cannot read file ({e.strerror})", path=path) from e
 
 
 def _read_zip_member(zip_path: str, member: str) -> bytes:
@@ -326,7 +329,7 @@ def _header_size(source: _Source, name: str, what: str) -> tuple[int, int]:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         error = AnnotationError if what == "annotation" else DatasetError
-        raise error(f"not a readable {what} image ({e})", path=path) from e
+        raise error(f"not a readable image ({e})", path=path) from e
 
 
 def _load_label_map(read: Callable[[], bytes], path: str, width: int, height: int) -> np.ndarray:
@@ -519,8 +522,9 @@ def read_dataset(path: str | os.PathLike[str], *, splits: Iterable[str] | None =
     """Read a GlaS release: a folder, a folder holding one release folder, or a .zip.
 
     Only names and image headers are read here; image and annotation sizes must agree.
-    ``splits`` keeps only those splits (names from :data:`layout.SPLITS`); files of other
-    splits are not checked. Raises :class:`DatasetError` (or a subclass) naming the bad file.
+    ``splits`` keeps only those splits (names from :data:`layout.SPLITS`); every file is still
+    paired, but only the kept samples' headers are read and only their Grade.csv gaps warned.
+    Raises :class:`DatasetError` (or a subclass) naming the bad file.
     """
     wanted = _check_splits(splits)
     source = _open_source(path)

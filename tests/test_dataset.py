@@ -211,3 +211,23 @@ def test_missing_grade_csv_warns(tmp_path):
     ds = read_dataset(folder)
     assert ds.samples[0].tags is None
     assert ds.warnings == (f"{folder / 'Grade.csv'}: not found; samples have no grade tags",)
+
+
+def test_samples_pickle_for_worker_processes(sample_dir, tmp_path):
+    import pickle
+
+    zip_path = zip_folder(sample_dir, tmp_path / "glas.zip")
+    for source in (sample_dir, zip_path):
+        sample = read_dataset(source).samples[-1]
+        clone = pickle.loads(pickle.dumps(sample))
+        assert clone == sample
+        assert np.array_equal(clone.load_label_map(), sample.load_label_map())
+        assert clone.read_image_bytes() == sample.read_image_bytes()
+
+
+def test_second_copy_with_other_suffix_warns(tmp_path):
+    folder = write_release(tmp_path / "r", ["train_1"])
+    Image.open(folder / "train_1.bmp").save(folder / "train_1.png")
+    ds = read_dataset(folder)
+    assert ds.samples[0].image_path == str(folder / "train_1.bmp")
+    assert ds.warnings == (f"{folder / 'train_1.png'}: ignored; using train_1.bmp",)

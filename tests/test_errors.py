@@ -110,7 +110,7 @@ def truncated_annotation(tmp_path):
 def annotation_not_an_image(tmp_path):
     folder = write_release(tmp_path / "r", ["train_1"])
     (folder / "train_1_anno.bmp").write_bytes(b"not an image")
-    return folder, "train_1_anno.bmp: not a readable annotation image"
+    return folder, "train_1_anno.bmp: not a readable image"
 
 
 def float_annotation(tmp_path):
