@@ -105,7 +105,15 @@ def _read_zip_member(zip_path: str, member: str) -> bytes:
             _check_member_size(info, display)
             with zf.open(info) as f:
                 data = f.read(info.file_size + 1)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, KeyError, EOFError) as e:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        KeyError,
+        EOFError,
+        RuntimeError,  # encrypted member
+        NotImplementedError,  # unsupported compression method
+    ) as e:
         raise DatasetError(f"cannot read zip member ({e})", path=display) from e
     if len(data) > info.file_size:
         raise DatasetError("zip member is larger than its declared size; refused", path=display)
@@ -333,7 +341,13 @@ def _header_size(source: _Source, name: str, what: str) -> tuple[int, int]:
 
 
 def _load_label_map(read: Callable[[], bytes], path: str, width: int, height: int) -> np.ndarray:
-    """Decode an annotation into a 2-D C-contiguous uint8, uint16 or int32 array."""
+    """Decode an annotation into a 2-D C-contiguous uint8, uint16 or int32 array.
+
+    Accepted: 8-bit gray (``L``) and palette (``P``: the palette index is the label),
+    3 equal channels (``RGB``, collapsed to one), 16-bit (``I;16*`` -> uint16) and
+    32-bit integer (``I`` -> int32, no negative values). Anything else is an
+    :class:`AnnotationError`.
+    """
     try:
         with Image.open(io.BytesIO(read())) as im:
             im.load()

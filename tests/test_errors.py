@@ -198,3 +198,18 @@ def test_annotation_errors_are_annotation_errors(tmp_path):
     (sample,) = read_dataset(path)
     with pytest.raises(AnnotationError):
         sample.load_label_map()
+
+
+def test_encrypted_zip_member_is_one_line_error(tmp_path):
+    members = _release_zip(tmp_path)
+    path = _zip(tmp_path / "enc.zip", members)
+    raw = bytearray(path.read_bytes())
+    # Set the "encrypted" flag bit in every local and central header of the archive.
+    for magic, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = 0
+        while (at := raw.find(magic, start)) >= 0:
+            raw[at + flag_at] |= 1
+            start = at + 4
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DatasetError, match="cannot read zip member"):
+        read_dataset(path)
