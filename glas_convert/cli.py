@@ -5,11 +5,23 @@ Exit codes: 0 ok, 1 data error (bad input, unsafe output), 2 usage error.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from glas_convert import __version__
+from glas_convert.cli_options import (
+    dataset_argument,
+    handle_errors,
+    json_option,
+    open_dataset,
+    overwrite_option,
+    quiet_option,
+    split_option,
+)
+from glas_convert.stats import dataset_info, format_info
+from glas_convert.synth import write_synthetic_dataset
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,24 +35,66 @@ def cli() -> None:
     """
 
 
+@cli.command()
+@dataset_argument
+@split_option
+@json_option
+@handle_errors
+def info(dataset: str, splits: tuple[str, ...], as_json: bool) -> None:
+    """Show what DATASET holds: images, glands, image sizes, grades and quirks per split.
+
+    Quirks: glands in several 8-connected parts, glands with holes, glands under 10 pixels
+    and glands touching the image border.
+
+    Example:
+
+        glas-convert info Warwick_QU_Dataset --split train --json
+    """
+    figures = dataset_info(open_dataset(dataset, splits))
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, sort_keys=True))
+    else:
+        click.echo(format_info(figures))
+
+
+@cli.command()
+@click.argument("out", type=click.Path(path_type=str))
+@click.option(
+    "--count",
+    type=click.IntRange(min=3),
+    default=None,
+    help="Total images, split 85:60:20 like the release. Default: 165.",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+)
+@overwrite_option
+@handle_errors
+def synth(out: str, count: int | None, seed: int, overwrite: bool) -> None:
+    """Write a synthetic GlaS-like dataset to OUT, in the raw release layout and formats.
+
+    The same seed always gives the same bytes. No real GlaS data is used.
+
+    Example:
+
+        glas-convert synth demo/glas-synth --count 12 --seed 0
+    """
+    summary = write_synthetic_dataset(out, count=count, seed=seed, overwrite=overwrite)
+    splits = ", ".join(f"{split} {n}" for split, n in summary.images_per_split.items())
+    click.echo(f"wrote {summary.images} images ({splits}), {summary.glands} glands to {out}")
+
+
 # --- Conversion commands -------------------------------------------------------------------
 
 
 def _conversion_options(func):  # type: ignore[no-untyped-def]
     """The arguments and options every conversion command shares."""
     from glas_convert.formats.common import IMAGE_FORMATS, IMAGE_MODES
-    from glas_convert.layout import SPLITS
 
     decorators = [
-        click.argument("dataset", type=click.Path(exists=True, path_type=Path)),
+        dataset_argument,
         click.argument("out", type=click.Path(path_type=Path)),
-        click.option(
-            "--split",
-            "splits",
-            multiple=True,
-            type=click.Choice(SPLITS),
-            help="Export only this split (repeatable). Default: every split.",
-        ),
+        split_option,
         click.option(
             "--images",
             type=click.Choice(IMAGE_MODES),
@@ -61,8 +115,8 @@ def _conversion_options(func):  # type: ignore[no-untyped-def]
             default=None,
             help="Worker processes. Default: every core. Output is identical for any value.",
         ),
-        click.option("--overwrite", is_flag=True, help="Replace an OUT written by glas-convert."),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary."),
+        overwrite_option,
+        quiet_option,
         click.option(
             "--tolerance",
             type=click.FloatRange(min=0.0),
@@ -76,7 +130,7 @@ def _conversion_options(func):  # type: ignore[no-untyped-def]
     return func
 
 
-def _export(dataset: Path, out: Path, formats: list[str], **options: object) -> None:
+def _export(dataset: str, out: Path, formats: list[str], **options: object) -> None:
     """Run an export and report it; library errors become one-line click errors."""
     from glas_convert.errors import GlasConvertError
     from glas_convert.export import export
@@ -104,7 +158,7 @@ def _export(dataset: Path, out: Path, formats: list[str], **options: object) -> 
     help="Exact polygons or compressed RLE in `segmentation`.",
 )
 @click.option("--indent", type=click.IntRange(min=0), default=None, help="Pretty-print JSON.")
-def coco(dataset: Path, out: Path, **options: object) -> None:
+def coco(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to COCO instance segmentation in OUT.
 
     Writes OUT/annotations/instances_{split}.json and OUT/images/{split}/.
@@ -125,7 +179,7 @@ def coco(dataset: Path, out: Path, **options: object) -> None:
     show_default=True,
     help="Paint a band of N px on gland edges with the void index 255.",
 )
-def voc(dataset: Path, out: Path, **options: object) -> None:
+def voc(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to Pascal VOC 2012 in OUT/VOCdevkit/VOC2012.
 
     Sets: train -> train, test_a -> val, test_b -> test. torchvision reads it with
@@ -148,7 +202,7 @@ def voc(dataset: Path, out: Path, **options: object) -> None:
     show_default=True,
     help="Boxes or polygons in the label files.",
 )
-def yolo(dataset: Path, out: Path, **options: object) -> None:
+def yolo(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to Ultralytics YOLO labels and data.yaml in OUT.
 
     Splits: train -> train, test_a -> val, test_b -> test.
@@ -176,7 +230,7 @@ def yolo(dataset: Path, out: Path, **options: object) -> None:
     show_default=True,
     help="Width in px of the boundary band in boundary masks.",
 )
-def masks(dataset: Path, out: Path, **options: object) -> None:
+def masks(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to PNG masks in OUT/masks/{kind}/{split}/.
 
     Example:
@@ -202,7 +256,7 @@ def masks(dataset: Path, out: Path, **options: object) -> None:
     help="Mask kind (repeatable). Default: all three.",
 )
 @click.option("--boundary-width", type=click.IntRange(min=1), default=2)
-def all_formats(dataset: Path, out: Path, **options: object) -> None:
+def all_formats(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to every format in one pass: OUT/{coco,voc,yolo,masks}.
 
     Each image is read and traced once.
@@ -222,11 +276,11 @@ def all_formats(dataset: Path, out: Path, **options: object) -> None:
     "--source",
     "source",
     required=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="The GlaS dataset OUT was converted from.",
+    type=click.Path(exists=False, path_type=str),
+    help="The GlaS dataset OUT was converted from (folder or .zip).",
 )
-@click.option("--split", "splits", multiple=True, help="Check only this split (repeatable).")
-def validate(out: Path, source: Path, splits: tuple[str, ...]) -> None:
+@split_option
+def validate(out: Path, source: str, splits: tuple[str, ...]) -> None:
     """Re-read the export in OUT and compare every gland with the source dataset.
 
     Recognizes COCO, VOC, YOLO and masks outputs (also OUT/{coco,voc,yolo,masks} from `all`).

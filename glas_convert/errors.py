@@ -25,3 +25,7 @@ class GradeCsvError(DatasetError):
 
 class OutputError(GlasConvertError):
     """The output folder is unsafe or cannot be written."""
+
+    def __init__(self, message: str, *, path: object = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path is not None else message)

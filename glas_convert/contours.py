@@ -1,0 +1,567 @@
+"""The contour core: an integer label map -> exact, compact polygons for every instance.
+
+Conventions
+-----------
+- Label maps are 2-D integer arrays (uint8, uint16, int32), indexed ``[row, col]``; 0 is
+  background and every other value is one instance (which may have several parts).
+- Polygons are in **pixel-corner coordinates, x before y, 0-based**: pixel ``(col, row)``
+  covers the square ``[col, col+1] x [row, row+1]`` and its centre is ``(col+.5, row+.5)``.
+  This is the COCO convention that ``pycocotools.mask.frPyObjects`` rasterizes.
+- Every vertex lies on an integer pixel corner, so every exported coordinate is exact.
+- A bbox is the pixel extent ``(x, y, w, h)`` with ``w = x_max - x_min + 1``.
+
+Why the polygons are exact
+--------------------------
+pycocotools rasterizes a polygon column by column (``rleFrPoly``): it scales the vertices by 5,
+walks every edge with a DDA, and wherever an edge crosses a pixel-centre column ``x = c + .5``
+it toggles the pixels of column ``c`` from a row ``r`` downwards (even-odd rule). The mask
+therefore depends only on the multiset of toggles ``(c, r)`` the edges produce.
+
+1. We trace the crack boundary (along pixel edges) of each part and hole, from
+   ``cv2.findContours`` on the 2x-upsampled mask. Its horizontal edges produce exactly the
+   toggles of the mask, so it is exact, but it spends two vertices on every staircase step.
+2. We then replace runs of crack edges by single straight edges when the straight edge produces
+   the same toggles. Candidates come from a vectorized cone test over all rings at once; each
+   chosen edge is then checked against an integer-exact emulation of pycocotools' DDA, and
+   any edge that fails (or that hits a floating-point tie in pycocotools) falls back to its
+   crack edges. Long straight runs and staircases of any slope become one edge each.
+3. Holes are joined to their outer ring through a zero-width bridge: the bridge is walked once
+   in each direction, its toggles cancel, and the even-odd rule leaves the hole empty.
+4. Finally each instance is rasterized again with pycocotools in its own bbox frame and
+   compared with its mask (``verify=True``); a mismatch raises, it is never written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from pycocotools import mask as coco_mask
+
+from glas_convert.model import Instance
+
+#: Where a straight edge of slope m must cross the pixel-centre column x = c + .5 for
+#: pycocotools to toggle that column at row r (worked out from its DDA, see docs/formats.md):
+#: shallow edges sample the line at x = c + .4 or c + .6, whichever is lower, and round to the
+#: nearest row; steep edges step along y. One linear cone per regime of m:
+#: (lowest m, highest m, x offset of the sample from c + .5, low and high margins on y - r).
+_SLOPE_REGIMES = (
+    (0.0, 1.0, -0.1, -0.5, 0.5),  # 0 <= m <= 1: y(c + .4) - r in [-.5, .5)
+    (-1.0, 0.0, 0.1, -0.5, 0.5),  # -1 <= m <= 0: y(c + .6) - r in [-.5, .5)
+    (1.0, np.inf, 0.0, -0.4, 0.6),  # m >= 1: y(c + .5) - r in (-.4, .6]
+    (-np.inf, -1.0, 0.0, -0.4, 0.6),  # m <= -1: y(c + .5) - r in [-.4, .6)
+)
+_EPSILON = 1e-9
+#: How many crack edges one straight edge may replace.
+_MAX_RUN = 48
+#: pycocotools' upsampling factor in rleFrPoly.
+_SCALE = 5
+
+
+class ContourError(RuntimeError):
+    """The polygons of an instance do not rasterize back to its mask (a bug, never data)."""
+
+
+# --------------------------------------------------------------------------------------------
+# One pass over the label map: label values, areas and bboxes.
+
+
+def label_extents(
+    label_map: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(labels, areas, x_min, y_min, x_max, y_max)`` of every non-zero label.
+
+    One pass: the map is run-length encoded along rows, and per-label reductions run over the
+    runs, so the cost is one full-image boolean temporary, never one per label.
+    """
+    if label_map.ndim != 2:
+        raise ValueError(f"label map must be 2-D, got shape {label_map.shape}")
+    height, width = label_map.shape
+    empty = np.zeros(0, dtype=np.int64)
+    if label_map.size == 0:
+        return empty, empty, empty, empty, empty, empty
+    change = np.empty((height, width), dtype=bool)
+    change[:, 0] = True
+    np.not_equal(label_map[:, 1:], label_map[:, :-1], out=change[:, 1:])
+    starts = np.flatnonzero(change)
+    del change
+    values = label_map.ravel()[starts]
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:]
+    ends[-1] = height * width
+    foreground = values != 0
+    starts, ends, values = starts[foreground], ends[foreground], values[foreground]
+    if starts.size == 0:
+        return empty, empty, empty, empty, empty, empty
+    rows = starts // width
+    first_col = starts - rows * width
+    last_col = ends - 1 - rows * width
+    labels, run_label = np.unique(values, return_inverse=True)
+    count = labels.size
+    areas = np.bincount(run_label, weights=ends - starts, minlength=count).astype(np.int64)
+    x_min = np.full(count, width, dtype=np.int64)
+    x_max = np.full(count, -1, dtype=np.int64)
+    y_min = np.full(count, height, dtype=np.int64)
+    y_max = np.full(count, -1, dtype=np.int64)
+    np.minimum.at(x_min, run_label, first_col)
+    np.maximum.at(x_max, run_label, last_col)
+    np.minimum.at(y_min, run_label, rows)
+    np.maximum.at(y_max, run_label, rows)
+    return labels.astype(np.int64), areas, x_min, y_min, x_max, y_max
+
+
+# --------------------------------------------------------------------------------------------
+# Crack tracing: a binary mask -> rings along pixel edges.
+
+
+def _crack_rings(mask: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
+    """Trace every part and hole of a 0/1 uint8 mask that has a zero border of 1 pixel.
+
+    Returns the rings (int64 ``(K, 2)`` pixel-corner points in the mask's frame, axis-aligned
+    edges, no repeated or collinear points) and, per ring, the index of its outer ring
+    (-1 for an outer ring).
+    """
+    doubled = cv2.resize(
+        mask, (mask.shape[1] * 2, mask.shape[0] * 2), interpolation=cv2.INTER_NEAREST
+    )
+    contours, hierarchy = cv2.findContours(doubled, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return [], []
+    # Pixel i of the doubled mask lies in the left (even) or right (odd) half of pixel i // 2;
+    # its outer edge is the corner (i + 1) // 2 of the original grid.
+    rings = [(contour.reshape(-1, 2).astype(np.int64) + 1) // 2 for contour in contours]
+    parents = [int(p) for p in hierarchy[0][:, 3]]
+    return rings, parents
+
+
+def _ring_offsets(lengths: np.ndarray) -> np.ndarray:
+    offsets = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def _drop_redundant_points(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Remove repeated and collinear points from a batch of closed axis-aligned rings."""
+    for _ in range(2):  # repeats first, then collinear points of the de-duplicated rings
+        lengths = np.diff(offsets)
+        ring_of = np.repeat(np.arange(lengths.size), lengths)
+        index = np.arange(points.shape[0])
+        following = np.where(index + 1 == offsets[ring_of + 1], offsets[ring_of], index + 1)
+        preceding = np.where(index == offsets[ring_of], offsets[ring_of + 1] - 1, index - 1)
+        step_in = points - points[preceding]
+        step_out = points[following] - points
+        if _ == 0:
+            keep = np.any(step_out != 0, axis=1)
+        else:
+            same_axis = ((step_in[:, 0] == 0) & (step_out[:, 0] == 0)) | (
+                (step_in[:, 1] == 0) & (step_out[:, 1] == 0)
+            )
+            keep = ~same_axis
+        points = points[keep]
+        offsets = _ring_offsets(np.bincount(ring_of[keep], minlength=lengths.size))
+    return points, offsets
+
+
+# --------------------------------------------------------------------------------------------
+# pycocotools' rasterizer, emulated exactly with integers.
+
+
+def dda_toggles(
+    x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Emulate the toggles pycocotools' ``rleFrPoly`` makes for integer-corner edges.
+
+    For edges ``(x0, y0) -> (x1, y1)`` with integer pixel-corner coordinates, return per crossed
+    pixel-centre column: ``(edge index, column, toggle row, tie)``. ``tie`` marks a crossing
+    where pycocotools rounds a value that lies exactly on a rounding boundary, so its result
+    depends on floating-point detail; callers must not rely on such an edge.
+    """
+    x0, y0, x1, y1 = (np.asarray(a, dtype=np.int64) for a in (x0, y0, x1, y1))
+    columns_per_edge = np.abs(x1 - x0)
+    total = int(columns_per_edge.sum())
+    edge = np.repeat(np.arange(x0.size), columns_per_edge)
+    first = _ring_offsets(columns_per_edge)[:-1]
+    column = np.repeat(np.minimum(x0, x1), columns_per_edge) + (
+        np.arange(total) - np.repeat(first, columns_per_edge)
+    )
+    fx0, fy0, fx1, fy1 = (_SCALE * a[edge] for a in (x0, y0, x1, y1))
+    dx = np.abs(fx1 - fx0)
+    dy = np.abs(fy1 - fy0)
+    shallow = dx >= dy
+    crossing_u = _SCALE * column + 2  # the DDA steps from u to u + 1 across x = column + .5
+
+    # Shallow edges step along x from the endpoint with the smaller x.
+    swap = fx0 > fx1
+    xs = np.where(swap, fx1, fx0)
+    ys = np.where(swap, fy1, fy0)
+    ye = np.where(swap, fy0, fy1)
+    den = 2 * np.maximum(dx, 1)
+    t = crossing_u - xs
+    num_a = 2 * ys * dx + 2 * (ye - ys) * t + dx
+    num_b = num_a + 2 * (ye - ys)
+    lower_shallow = np.minimum(num_a // den, num_b // den)
+    # Where a value lies exactly on a rounding boundary, floating point may round it one down.
+    lower_shallow_alt = np.minimum(
+        num_a // den - (num_a % den == 0), num_b // den - (num_b % den == 0)
+    )
+
+    # Steep edges step along y from the endpoint with the smaller y; find the last step t*
+    # before u passes the crossing, the lower of the two points is at v = ys + t*.
+    swap = fy0 > fy1
+    xs = np.where(swap, fx1, fx0)
+    xe = np.where(swap, fx0, fx1)
+    ys = np.where(swap, fy1, fy0)
+    slope_num = 2 * (xe - xs)
+    safe_num = np.where(slope_num == 0, 1, slope_num)
+    den = 2 * np.maximum(dy, 1)
+    bound = den * (crossing_u + 1) - 2 * xs * dy - dy
+    t_last = np.where(slope_num > 0, (bound - 1) // safe_num, bound // safe_num)
+    at_last = 2 * xs * dy + slope_num * t_last + dy
+    # On a boundary, floating point may round u one down: rising edges may then cross one step
+    # later (boundary at t* + 1), falling ones one step earlier (boundary at t*).
+    lower_steep = ys + t_last
+    lower_steep_alt = np.where(
+        slope_num > 0,
+        lower_steep + ((at_last + slope_num) % den == 0),
+        lower_steep - (at_last % den == 0),
+    )
+
+    lower_v = np.where(shallow, lower_shallow, lower_steep)
+    lower_v_alt = np.where(shallow, lower_shallow_alt, lower_steep_alt)
+    # Rounding on a boundary is only inexact when the slope is not a dyadic fraction.
+    run_along, rise = np.where(shallow, dx, dy), np.where(shallow, dy, dx)
+    reduced = run_along // np.maximum(np.gcd(run_along, rise), 1)
+    dyadic = (reduced & (reduced - 1)) == 0
+    # pycocotools: yd = ceil((v + .5) / 5 - .5), i.e. v rounded to the nearest multiple of 5.
+    row = (lower_v + 2) // _SCALE
+    tie = ~dyadic & ((lower_v_alt + 2) // _SCALE != row)
+    return edge, column, row, tie
+
+
+# --------------------------------------------------------------------------------------------
+# Compaction: crack rings -> few straight edges that produce the same toggles.
+
+
+def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Replace runs of crack edges by single straight edges, for a batch of closed rings."""
+    lengths = np.diff(offsets)
+    ring_count = lengths.size
+    if points.shape[0] == 0:
+        return points, offsets
+    # Unroll each ring to n + 1 points (the first repeated at the end), so that edge j of a
+    # ring goes from point j to point j + 1 and a run never wraps.
+    ring_of = np.repeat(np.arange(ring_count), lengths)
+    open_offsets = offsets + np.arange(ring_count + 1)
+    position = np.arange(points.shape[0]) - offsets[ring_of]
+    unrolled = np.empty((points.shape[0] + ring_count, 2), dtype=np.int64)
+    unrolled[open_offsets[ring_of] + position] = points
+    unrolled[open_offsets[1:] - 1] = points[offsets[:-1]]
+    total = unrolled.shape[0]
+    last_of_ring = np.repeat(open_offsets[1:] - 1, lengths + 1)
+
+    # Edge j: unrolled[j] -> unrolled[j + 1] (meaningless at a ring's last point).
+    start = unrolled
+    end = np.vstack([unrolled[1:], unrolled[-1:]])
+    step = end - start
+    horizontal = (step[:, 1] == 0) & (step[:, 0] != 0)
+    direction = np.sign(step[:, 0])
+    row = start[:, 1]
+    col_first = np.minimum(start[:, 0], end[:, 0])
+    col_last = np.maximum(start[:, 0], end[:, 0]) - 1
+
+    run = min(_MAX_RUN, int(lengths.max()))
+    offsets_k = np.arange(run)
+    edge_index = np.arange(total)[:, None] + offsets_k[None, :]  # (total, run)
+    in_ring = edge_index < last_of_ring[:, None]
+    edge_index = np.minimum(edge_index, total - 1)
+
+    ax = start[:, 0:1].astype(np.float64)
+    ay = start[:, 1:2].astype(np.float64)
+    e_h = horizontal[edge_index] & in_ring
+    e_row = row[edge_index].astype(np.float64)
+    e_dir = np.where(e_h, direction[edge_index], 0)
+    monotone = ~(
+        np.logical_or.accumulate(e_dir > 0, axis=1) & np.logical_or.accumulate(e_dir < 0, axis=1)
+    )
+    target = np.minimum(np.arange(total)[:, None] + offsets_k[None, :] + 1, total - 1)
+    bx = unrolled[target, 0] - ax
+    by = unrolled[target, 1] - ay
+    slope = by / np.where(bx == 0, 1.0, bx)
+    fits = np.zeros(edge_index.shape, dtype=bool)
+    for regime_low, regime_high, shift, low_margin, high_margin in _SLOPE_REGIMES:
+        lower = np.full(edge_index.shape, regime_low)
+        upper = np.full(edge_index.shape, regime_high)
+        # The bounds are monotone in x on each side of the start point, so an edge's first
+        # and last columns bound the whole edge.
+        for col in (col_first[edge_index], col_last[edge_index]):
+            divisor = col + (0.5 + shift) - ax
+            low_bound = (e_row + low_margin - ay) / divisor
+            high_bound = (e_row + high_margin - ay) / divisor
+            forward = divisor > 0
+            lo = np.where(forward, low_bound, high_bound)
+            hi = np.where(forward, high_bound, low_bound)
+            lower = np.where(e_h, np.maximum(lower, lo), lower)
+            upper = np.where(e_h, np.minimum(upper, hi), upper)
+        lower = np.maximum.accumulate(lower, axis=1)
+        upper = np.minimum.accumulate(upper, axis=1)
+        fits |= (slope > lower + _EPSILON) & (slope < upper - _EPSILON)
+    valid = in_ring & monotone & (bx != 0) & fits
+    valid[:, 0] = in_ring[:, 0]  # a single crack edge is always exact
+    valid &= (np.arange(total) < last_of_ring)[:, None]
+    reach = run - np.argmax(valid[:, ::-1], axis=1)
+    reach = np.where(valid.any(axis=1), reach, 0)
+    jump = np.arange(total) + reach  # a ring's last point jumps to itself
+
+    # Follow the jumps from each ring's first point (pointer doubling).
+    chosen = np.zeros(total, dtype=bool)
+    chosen[open_offsets[:-1]] = True
+    while True:
+        grown = chosen.copy()
+        grown[jump[chosen]] = True
+        further = jump[jump]
+        if np.array_equal(grown, chosen) and np.array_equal(further, jump):
+            break
+        chosen, jump = grown, further
+
+    chosen_index = np.flatnonzero(chosen)
+    chosen_index = chosen_index[chosen_index != last_of_ring[chosen_index]]
+    chosen_index = _repair_inexact_edges(unrolled, chosen_index, last_of_ring)
+    keep_ring = np.searchsorted(open_offsets, chosen_index, side="right") - 1
+    new_offsets = _ring_offsets(np.bincount(keep_ring, minlength=ring_count))
+    return unrolled[chosen_index], new_offsets
+
+
+def _repair_inexact_edges(
+    unrolled: np.ndarray, chosen_index: np.ndarray, last_of_ring: np.ndarray
+) -> np.ndarray:
+    """Check each chosen edge against the exact DDA; put back the crack points of any that fail."""
+    next_index = np.empty_like(chosen_index)
+    next_index[:-1] = chosen_index[1:]
+    ring_last = last_of_ring[chosen_index]
+    is_last = np.ones(chosen_index.size, dtype=bool)
+    is_last[:-1] = last_of_ring[chosen_index[1:]] != ring_last[:-1]
+    next_index[is_last] = ring_last[is_last]
+    long_edge = next_index - chosen_index > 1
+    if not long_edge.any():
+        return chosen_index
+    edge_start = chosen_index[long_edge]
+    edge_end = next_index[long_edge]
+    a, b = unrolled[edge_start], unrolled[edge_end]
+    edge, column, row, tie = dda_toggles(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    # The crack edges between the two points toggle each column once, at their own row.
+    crack_row = _crack_rows(unrolled, edge_start, edge_end, edge, column)
+    bad_crossing = tie | (row != crack_row)
+    bad_edge = np.zeros(edge_start.size, dtype=bool)
+    bad_edge[edge[bad_crossing]] = True
+    if not bad_edge.any():
+        return chosen_index
+    spans = edge_end[bad_edge] - edge_start[bad_edge]
+    restored = np.repeat(edge_start[bad_edge], spans - 1) + (
+        np.arange(int((spans - 1).sum())) - np.repeat(_ring_offsets(spans - 1)[:-1], spans - 1) + 1
+    )
+    return np.unique(np.concatenate([chosen_index, restored]))
+
+
+def _crack_rows(
+    unrolled: np.ndarray,
+    edge_start: np.ndarray,
+    edge_end: np.ndarray,
+    edge: np.ndarray,
+    column: np.ndarray,
+) -> np.ndarray:
+    """Row at which the crack path from ``edge_start`` to ``edge_end`` crosses each column."""
+    spans = edge_end - edge_start
+    crack = np.repeat(edge_start, spans) + (
+        np.arange(int(spans.sum())) - np.repeat(_ring_offsets(spans)[:-1], spans)
+    )
+    crack_edge = np.repeat(np.arange(edge_start.size), spans)
+    p, q = unrolled[crack], unrolled[crack + 1]
+    horizontal = p[:, 1] == q[:, 1]
+    crack, crack_edge, p, q = (
+        crack[horizontal],
+        crack_edge[horizontal],
+        p[horizontal],
+        q[horizontal],
+    )
+    # Key each crossing by (edge, column); the path is x-monotone, so each key appears once.
+    width = int(max(unrolled[:, 0].max(), 0)) + 2
+    cols_per = np.abs(q[:, 0] - p[:, 0])
+    cols = np.repeat(np.minimum(p[:, 0], q[:, 0]), cols_per) + (
+        np.arange(int(cols_per.sum())) - np.repeat(_ring_offsets(cols_per)[:-1], cols_per)
+    )
+    keys = np.repeat(crack_edge, cols_per) * width + cols
+    rows = np.repeat(p[:, 1], cols_per)
+    order = np.argsort(keys, kind="stable")
+    wanted = edge * width + column
+    found = np.searchsorted(keys[order], wanted)
+    found = np.minimum(found, order.size - 1)
+    match = keys[order][found] == wanted
+    return np.where(match, rows[order][found], -1)
+
+
+# --------------------------------------------------------------------------------------------
+# Rings -> polygons.
+
+
+def _bridge(outer: np.ndarray, holes: Sequence[np.ndarray]) -> np.ndarray:
+    """Join holes into their outer ring through zero-width bridges (walked there and back)."""
+    if not holes:
+        return outer
+    inserts: list[tuple[int, int, np.ndarray]] = []
+    for order, hole in enumerate(holes):
+        anchor = hole[0]
+        nearest = int(np.argmin(((outer - anchor) ** 2).sum(axis=1)))
+        inserts.append((nearest, order, hole))
+    inserts.sort(key=lambda item: (item[0], item[1]))
+    pieces: list[np.ndarray] = []
+    done = 0
+    for nearest, _, hole in inserts:
+        pieces.append(outer[done : nearest + 1])
+        pieces.append(hole)
+        pieces.append(hole[:1])
+        pieces.append(outer[nearest : nearest + 1])
+        done = nearest + 1
+    pieces.append(outer[done:])
+    return np.concatenate(pieces)
+
+
+def join_rings(rings: Sequence[np.ndarray]) -> np.ndarray:
+    """Join several closed rings into one through zero-width bridges (for one-line formats)."""
+    if len(rings) == 1:
+        return rings[0]
+    return _bridge(rings[0], list(rings[1:]))
+
+
+def _simplify(ring: np.ndarray, tolerance: float) -> np.ndarray:
+    approx = cv2.approxPolyDP(ring.astype(np.float32).reshape(-1, 1, 2), tolerance, True)
+    approx = approx.reshape(-1, 2).astype(np.float64)
+    return approx if approx.shape[0] >= 3 else ring.astype(np.float64)
+
+
+def rasterize_polygons(polygons: Sequence[np.ndarray], height: int, width: int) -> np.ndarray:
+    """Rasterize pixel-corner polygons with pycocotools: a ``(height, width)`` uint8 mask."""
+    flat = [np.asarray(p, dtype=np.float64).ravel().tolist() for p in polygons]
+    flat = [p + p[:2] if len(p) == 4 else p for p in flat]  # pycocotools reads 4 numbers as a box
+    rles = coco_mask.frPyObjects(flat, height, width)
+    return coco_mask.decode(coco_mask.merge(rles))
+
+
+def extract_instances(
+    label_map: np.ndarray, *, tolerance: float = 0.0, verify: bool = True
+) -> tuple[Instance, ...]:
+    """Turn a label map into one :class:`Instance` per label value, in label order.
+
+    ``tolerance`` (pixels) simplifies the exact polygons with Douglas-Peucker for smaller
+    files; at 0 (the default) the polygons rasterize back to the mask exactly. ``verify``
+    re-rasterizes each exact instance with pycocotools and raises :class:`ContourError` on any
+    difference.
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    label_map = np.asarray(label_map)
+    if label_map.ndim != 2 or not np.issubdtype(label_map.dtype, np.integer):
+        raise ValueError(
+            f"label map must be a 2-D integer array, got {label_map.dtype} {label_map.shape}"
+        )
+    height, width = label_map.shape
+    labels, areas, x_min, y_min, x_max, y_max = label_extents(label_map)
+
+    ring_list: list[np.ndarray] = []
+    ring_owner: list[int] = []  # instance index
+    ring_parent: list[int] = []  # global index of the outer ring, -1 for outer rings
+    masks: list[np.ndarray] = []
+    for index, label in enumerate(labels.tolist()):
+        x0, y0, x1, y1 = int(x_min[index]), int(y_min[index]), int(x_max[index]), int(y_max[index])
+        crop = np.zeros((y1 - y0 + 3, x1 - x0 + 3), dtype=np.uint8)
+        np.equal(label_map[y0 : y1 + 1, x0 : x1 + 1], label, out=crop[1:-1, 1:-1].view(bool))
+        rings, parents = _crack_rings(crop)
+        base = len(ring_list)
+        shift = np.array([x0 - 1, y0 - 1], dtype=np.int64)
+        ring_list.extend(ring + shift for ring in rings)
+        ring_owner.extend([index] * len(rings))
+        ring_parent.extend(-1 if p < 0 else base + p for p in parents)
+        masks.append(crop[1:-1, 1:-1])
+
+    if ring_list:
+        points = np.concatenate(ring_list)
+        offsets = _ring_offsets(np.array([len(r) for r in ring_list], dtype=np.int64))
+        points, offsets = _drop_redundant_points(points, offsets)
+        points, offsets = _compact_rings(points, offsets)
+        compact = [points[offsets[i] : offsets[i + 1]] for i in range(len(ring_list))]
+    else:
+        compact = []
+    if tolerance > 0:
+        compact = [_simplify(ring, tolerance) for ring in compact]
+
+    holes_of: dict[int, list[np.ndarray]] = {}
+    for ring_index, parent in enumerate(ring_parent):
+        if parent >= 0:
+            holes_of.setdefault(parent, []).append(compact[ring_index])
+    polygons_of: list[list[np.ndarray]] = [[] for _ in range(labels.size)]
+    holes_count = [0] * labels.size
+    for ring_index, parent in enumerate(ring_parent):
+        owner = ring_owner[ring_index]
+        if parent >= 0:
+            holes_count[owner] += 1
+            continue
+        ring = _bridge(compact[ring_index], holes_of.get(ring_index, []))
+        polygons_of[owner].append(ring.astype(np.float64))
+
+    instances = []
+    for index, label in enumerate(labels.tolist()):
+        x0, y0 = int(x_min[index]), int(y_min[index])
+        w, h = int(x_max[index]) - x0 + 1, int(y_max[index]) - y0 + 1
+        polygons = tuple(polygons_of[index])
+        if verify and tolerance == 0:
+            local = [p - (x0, y0) for p in polygons]
+            if not np.array_equal(rasterize_polygons(local, h, w), masks[index]):
+                raise ContourError(f"label {label}: polygons do not rasterize back to the mask")
+        instances.append(
+            Instance(
+                label=int(label),
+                area=int(areas[index]),
+                bbox=(x0, y0, w, h),
+                polygons=polygons,
+                num_parts=len(polygons),
+                num_holes=holes_count[index],
+                touches_border=bool(x0 == 0 or y0 == 0 or x0 + w == width or y0 + h == height),
+            )
+        )
+    return tuple(instances)
+
+
+# --------------------------------------------------------------------------------------------
+# Encodings the writers use.
+
+
+def coco_segmentation(instance: Instance) -> list[list[float]]:
+    """COCO polygon lists ``[[x1, y1, x2, y2, ...], ...]``, one per part."""
+    out = []
+    for ring in instance.polygons:
+        flat = ring.ravel().tolist()
+        if len(flat) == 4:  # never happens for exact rings; guards simplified ones
+            flat = flat + flat[:2]
+        out.append([float(v) for v in flat])
+    return out
+
+
+def joined_ring(instance: Instance) -> np.ndarray:
+    """All parts of an instance in one ring, joined by zero-width bridges."""
+    return join_rings(instance.polygons)
+
+
+def instance_mask(label_map: np.ndarray, instance: Instance) -> np.ndarray:
+    """The boolean mask of ``instance`` over its bbox."""
+    x, y, w, h = instance.bbox
+    return label_map[y : y + h, x : x + w] == instance.label
+
+
+def coco_rle(label_map: np.ndarray, instance: Instance) -> dict[str, object]:
+    """Compressed COCO RLE of ``instance`` over the whole image, from pycocotools."""
+    height, width = label_map.shape
+    x, y, w, h = instance.bbox
+    full = np.zeros((height, width), dtype=np.uint8, order="F")
+    full[y : y + h, x : x + w] = instance_mask(label_map, instance)
+    rle = coco_mask.encode(full)
+    return {"size": [int(height), int(width)], "counts": rle["counts"].decode("ascii")}

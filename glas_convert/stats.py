@@ -1,0 +1,167 @@
+"""Per-gland and per-image figures of a label map, for ``glas-convert info``.
+
+Label maps are 2-D integer arrays indexed ``[row, col]``, 0 = background. Boxes are pixel
+extents ``(x, y, w, h)``, 0-based, ``w = x_max - x_min + 1`` (as in :mod:`glas_convert.model`).
+Parts are 8-connected; a hole is a 4-connected region of other values (background or another
+gland) inside a gland's box that does not reach the box's border.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from glas_convert import layout
+from glas_convert.contours import label_extents
+from glas_convert.model import Sample
+
+
+@dataclass(frozen=True)
+class GlandStats:
+    """Figures of one label value."""
+
+    label: int
+    area: int
+    bbox: tuple[int, int, int, int]
+    num_parts: int
+    num_holes: int
+    touches_border: bool
+
+
+def gland_stats(label_map: np.ndarray) -> tuple[GlandStats, ...]:
+    """Figures of every non-zero label of ``label_map``, in label order.
+
+    Boxes come from the contour core's one pass over the map; parts and holes are counted on
+    each label's box crop only, never on the whole image.
+    """
+    if label_map.ndim != 2:
+        raise ValueError(f"label_map: expected a 2-D array, got shape {label_map.shape}")
+    height, width = label_map.shape
+    labels, areas, x0, y0, x1, y1 = label_extents(label_map)
+    result = []
+    for i, label in enumerate(labels.tolist()):
+        crop = label_map[y0[i] : y1[i] + 1, x0[i] : x1[i] + 1] == label
+        parts, holes = _parts_and_holes(crop)
+        result.append(
+            GlandStats(
+                label=int(label),
+                area=int(areas[i]),
+                bbox=(int(x0[i]), int(y0[i]), int(x1[i] - x0[i] + 1), int(y1[i] - y0[i] + 1)),
+                num_parts=parts,
+                num_holes=holes,
+                touches_border=bool(
+                    x0[i] == 0 or y0[i] == 0 or x1[i] == width - 1 or y1[i] == height - 1
+                ),
+            )
+        )
+    return tuple(result)
+
+
+def _parts_and_holes(mask: np.ndarray) -> tuple[int, int]:
+    """8-connected parts of a boolean crop, and its 4-connected holes."""
+    padded = np.pad(mask, 1).astype(np.uint8)
+    parts = cv2.connectedComponents(padded, connectivity=8)[0] - 1
+    # Background components; the padding joins everything outside into one of them.
+    regions = cv2.connectedComponents(1 - padded, connectivity=4)[0] - 1
+    return int(parts), int(regions - 1)
+
+
+def image_facts(sample: Sample, glands: Iterable[GlandStats]) -> dict[str, object]:
+    """One image's figures, with the keys of the sample's FACTS.json plus ``split``/``tiny``."""
+    glands = tuple(glands)
+    areas = [g.area for g in glands]
+    return {
+        "split": sample.split,
+        "width": sample.width,
+        "height": sample.height,
+        "glands": len(glands),
+        "gland_pixels": sum(areas),
+        "smallest_area_px": min(areas) if areas else None,
+        "with_holes": sum(g.num_holes > 0 for g in glands),
+        "multi_part": sum(g.num_parts > 1 for g in glands),
+        "touching_border": sum(g.touches_border for g in glands),
+        "tiny": sum(a < layout.TINY_GLAND_PX for a in areas),
+    }
+
+
+_SUMMED = ("glands", "gland_pixels", "with_holes", "multi_part", "touching_border", "tiny")
+
+
+def summarize(samples: Iterable[Sample], facts: dict[str, dict[str, object]]) -> dict:
+    """Totals of a group of samples: counts, image sizes, grade breakdowns and quirks."""
+    samples = tuple(samples)
+    out: dict[str, object] = {"images": len(samples)}
+    for key in _SUMMED:
+        out[key] = sum(int(facts[s.name][key]) for s in samples)
+    smallest = [facts[s.name]["smallest_area_px"] for s in samples]
+    smallest = [a for a in smallest if a is not None]
+    out["smallest_area_px"] = min(smallest) if smallest else None
+    out["image_sizes"] = dict(sorted(Counter(f"{s.width}x{s.height}" for s in samples).items()))
+    out["grade_glas"] = _count(s.tags.grade_glas if s.tags else None for s in samples)
+    out["grade_sirinukunwattana"] = _count(
+        s.tags.grade_sirinukunwattana if s.tags else None for s in samples
+    )
+    return out
+
+
+def _count(values: Iterable[str | None]) -> dict[str, int]:
+    counts = Counter("unknown" if v is None else v for v in values)
+    return dict(sorted(counts.items()))
+
+
+def dataset_info(samples: Iterable[Sample]) -> dict[str, object]:
+    """The figures ``glas-convert info`` shows: per image, per split and in total."""
+    samples = tuple(samples)
+    facts = {s.name: image_facts(s, gland_stats(s.load_label_map())) for s in samples}
+    splits = {}
+    for split in layout.SPLITS:
+        members = [s for s in samples if s.split == split]
+        if members:
+            splits[split] = summarize(members, facts)
+    return {
+        "images": {name: facts[name] for name in sorted(facts)},
+        "splits": splits,
+        "total": summarize(samples, facts),
+    }
+
+
+_COLUMNS = (
+    ("images", "images"),
+    ("glands", "glands"),
+    ("multi_part", "multi-part"),
+    ("with_holes", "with holes"),
+    ("tiny", f"< {layout.TINY_GLAND_PX} px"),
+    ("touching_border", "on border"),
+    ("smallest_area_px", "smallest px"),
+)
+
+
+def format_info(info: dict) -> str:
+    """``dataset_info`` output as a short table, then image sizes and grades per split."""
+    rows = [("split", *(title for _, title in _COLUMNS))]
+    groups = [*info["splits"].items(), ("total", info["total"])]
+    for name, figures in groups:
+        rows.append((name, *("-" if figures[k] is None else str(figures[k]) for k, _ in _COLUMNS)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+    lines.append("")
+    for label, key in (
+        ("image sizes", "image_sizes"),
+        ("grade (GlaS)", "grade_glas"),
+        ("grade (Sirinukunwattana)", "grade_sirinukunwattana"),
+    ):
+        lines.append(f"{label}:")
+        for name, figures in groups:
+            counts = ", ".join(f"{k} {v}" for k, v in figures[key].items()) or "-"
+            lines.append(f"  {name}: {counts}")
+    return "\n".join(lines)
