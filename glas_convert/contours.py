@@ -33,6 +33,7 @@ therefore depends only on the multiset of toggles ``(c, r)`` the edges produce.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import cv2
@@ -53,6 +54,8 @@ _SLOPE_REGIMES = (
     (-np.inf, -1.0, 0.0, -0.4, 0.6),  # m <= -1: y(c + .5) - r in [-.4, .6)
 )
 _EPSILON = 1e-9
+#: pycocotools (2.0.11) calls np.array(copy=False) in decode; numpy 2 warns about it.
+_PYCOCOTOOLS_NUMPY2_WARNING = "__array__ implementation doesn't accept a copy keyword"
 #: How many crack edges one straight edge may replace.
 _MAX_RUN = 48
 #: pycocotools' upsampling factor in rleFrPoly.
@@ -439,12 +442,19 @@ def _simplify(ring: np.ndarray, tolerance: float) -> np.ndarray:
     return approx if approx.shape[0] >= 3 else ring.astype(np.float64)
 
 
+def decode_rle(rle: dict | list) -> np.ndarray:
+    """``pycocotools.mask.decode``, without the DeprecationWarning it raises under numpy 2."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_PYCOCOTOOLS_NUMPY2_WARNING)
+        return coco_mask.decode(rle)
+
+
 def rasterize_polygons(polygons: Sequence[np.ndarray], height: int, width: int) -> np.ndarray:
     """Rasterize pixel-corner polygons with pycocotools: a ``(height, width)`` uint8 mask."""
     flat = [np.asarray(p, dtype=np.float64).ravel().tolist() for p in polygons]
     flat = [p + p[:2] if len(p) == 4 else p for p in flat]  # pycocotools reads 4 numbers as a box
     rles = coco_mask.frPyObjects(flat, height, width)
-    return coco_mask.decode(coco_mask.merge(rles))
+    return decode_rle(coco_mask.merge(rles))
 
 
 def extract_instances(
