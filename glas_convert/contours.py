@@ -56,8 +56,10 @@ _SLOPE_REGIMES = (
 _EPSILON = 1e-9
 #: pycocotools (2.0.11) calls np.array(copy=False) in decode; numpy 2 warns about it.
 _PYCOCOTOOLS_NUMPY2_WARNING = "__array__ implementation doesn't accept a copy keyword"
-#: How many crack edges one straight edge may replace.
-_MAX_RUN = 48
+#: How many horizontal crack edges one straight edge may replace: a first, short look for
+#: every point, then a longer one where the first was not enough.
+_SHORT_RUN = 6
+_MAX_RUN = 24
 #: pycocotools' upsampling factor in rleFrPoly.
 _SCALE = 5
 
@@ -246,6 +248,70 @@ def dda_toggles(
 # Compaction: crack rings -> few straight edges that produce the same toggles.
 
 
+class _EdgeGeometry:
+    """Horizontal crack edges of a batch of unrolled rings, for the cone test."""
+
+    def __init__(self, unrolled: np.ndarray, horizontal: np.ndarray, last_of_ring: np.ndarray):
+        self.unrolled = unrolled
+        self.horizontal = horizontal
+        self.last_of_ring = last_of_ring
+        a, b = unrolled[horizontal], unrolled[horizontal + 1]
+        self.row = a[:, 1].astype(np.float64)
+        self.direction = np.sign(b[:, 0] - a[:, 0])
+        self.col_first = np.minimum(a[:, 0], b[:, 0]).astype(np.float64)
+        self.col_last = np.maximum(a[:, 0], b[:, 0]).astype(np.float64) - 1
+
+    def reach(self, starts: np.ndarray, run: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each start point, how many crack edges one exact straight edge can replace.
+
+        Looks ``run`` horizontal edges ahead. Also says where the cone is still open after them.
+        """
+        # Arrays are (run, starts): numpy accumulates fastest along the first axis.
+        count = self.horizontal.size
+        first = np.searchsorted(self.horizontal, starts)
+        h_index = first[None, :] + np.arange(run)[:, None]
+        h_clipped = np.minimum(h_index, count - 1)
+        edge = self.horizontal[h_clipped]
+        last = self.last_of_ring[starts][None, :]
+        usable = (h_index < count) & (edge < last)
+        ax = self.unrolled[starts, 0].astype(np.float64)[None, :]
+        ay = self.unrolled[starts, 1].astype(np.float64)[None, :]
+        direction = np.where(usable, self.direction[h_clipped], 0)
+        monotone = np.logical_and.accumulate(usable & (direction == direction[:1]), axis=0)
+        rise = self.row[h_clipped] - ay
+        near = self.col_first[h_clipped] + 0.5 - ax
+        far = self.col_last[h_clipped] + 0.5 - ax
+        forward = direction[:1] > 0
+        # Candidate ends: the end of each horizontal edge, and the end of the vertical edge
+        # after it (which adds no toggles, so the same cone applies).
+        ends = np.stack([edge + 1, edge + 2])  # (2, run, starts)
+        ends_ok = monotone[None] & (ends <= last[None])
+        ends = np.minimum(ends, last[None])
+        end_xy = self.unrolled[ends]
+        dx = end_xy[..., 0] - ax[None]
+        slope = (end_xy[..., 1] - ay[None]) / np.where(dx == 0, 1.0, dx)
+        fits = np.zeros(ends.shape, dtype=bool)
+        still_open = np.zeros(starts.size, dtype=bool)
+        for regime_low, regime_high, shift, low_margin, high_margin in _SLOPE_REGIMES:
+            lower = np.full(h_index.shape, regime_low)
+            upper = np.full(h_index.shape, regime_high)
+            # The bounds are monotone in x on each side of the start point, so an edge's
+            # first and last columns bound the whole edge.
+            for offset in (near, far):
+                divisor = offset + shift
+                low_bound = (rise + low_margin) / divisor
+                high_bound = (rise + high_margin) / divisor
+                lower = np.maximum(lower, np.where(forward, low_bound, high_bound))
+                upper = np.minimum(upper, np.where(forward, high_bound, low_bound))
+            lower = np.maximum.accumulate(lower, axis=0)
+            upper = np.minimum.accumulate(upper, axis=0)
+            fits |= (slope > lower + _EPSILON) & (slope < upper - _EPSILON)
+            still_open |= (lower[-1] < upper[-1]) & monotone[-1]
+        valid = fits & ends_ok
+        span = np.where(valid, ends - starts, 1)
+        return span.max(axis=(0, 1)), still_open
+
+
 def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Replace runs of crack edges by single straight edges, for a batch of closed rings."""
     lengths = np.diff(offsets)
@@ -263,58 +329,21 @@ def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     total = unrolled.shape[0]
     last_of_ring = np.repeat(open_offsets[1:] - 1, lengths + 1)
 
-    # Edge j: unrolled[j] -> unrolled[j + 1] (meaningless at a ring's last point).
-    start = unrolled
-    end = np.vstack([unrolled[1:], unrolled[-1:]])
-    step = end - start
-    horizontal = (step[:, 1] == 0) & (step[:, 0] != 0)
-    direction = np.sign(step[:, 0])
-    row = start[:, 1]
-    col_first = np.minimum(start[:, 0], end[:, 0])
-    col_last = np.maximum(start[:, 0], end[:, 0]) - 1
-
-    run = min(_MAX_RUN, int(lengths.max()))
-    offsets_k = np.arange(run)
-    edge_index = np.arange(total)[:, None] + offsets_k[None, :]  # (total, run)
-    in_ring = edge_index < last_of_ring[:, None]
-    edge_index = np.minimum(edge_index, total - 1)
-
-    ax = start[:, 0:1].astype(np.float64)
-    ay = start[:, 1:2].astype(np.float64)
-    e_h = horizontal[edge_index] & in_ring
-    e_row = row[edge_index].astype(np.float64)
-    e_dir = np.where(e_h, direction[edge_index], 0)
-    monotone = ~(
-        np.logical_or.accumulate(e_dir > 0, axis=1) & np.logical_or.accumulate(e_dir < 0, axis=1)
-    )
-    target = np.minimum(np.arange(total)[:, None] + offsets_k[None, :] + 1, total - 1)
-    bx = unrolled[target, 0] - ax
-    by = unrolled[target, 1] - ay
-    slope = by / np.where(bx == 0, 1.0, bx)
-    fits = np.zeros(edge_index.shape, dtype=bool)
-    for regime_low, regime_high, shift, low_margin, high_margin in _SLOPE_REGIMES:
-        lower = np.full(edge_index.shape, regime_low)
-        upper = np.full(edge_index.shape, regime_high)
-        # The bounds are monotone in x on each side of the start point, so an edge's first
-        # and last columns bound the whole edge.
-        for col in (col_first[edge_index], col_last[edge_index]):
-            divisor = col + (0.5 + shift) - ax
-            low_bound = (e_row + low_margin - ay) / divisor
-            high_bound = (e_row + high_margin - ay) / divisor
-            forward = divisor > 0
-            lo = np.where(forward, low_bound, high_bound)
-            hi = np.where(forward, high_bound, low_bound)
-            lower = np.where(e_h, np.maximum(lower, lo), lower)
-            upper = np.where(e_h, np.minimum(upper, hi), upper)
-        lower = np.maximum.accumulate(lower, axis=1)
-        upper = np.minimum.accumulate(upper, axis=1)
-        fits |= (slope > lower + _EPSILON) & (slope < upper - _EPSILON)
-    valid = in_ring & monotone & (bx != 0) & fits
-    valid[:, 0] = in_ring[:, 0]  # a single crack edge is always exact
-    valid &= (np.arange(total) < last_of_ring)[:, None]
-    reach = run - np.argmax(valid[:, ::-1], axis=1)
-    reach = np.where(valid.any(axis=1), reach, 0)
-    jump = np.arange(total) + reach  # a ring's last point jumps to itself
+    # Crack rings alternate horizontal and vertical edges; only horizontal ones toggle pixels.
+    step_x = np.diff(unrolled[:, 0], append=unrolled[-1, 0])
+    horizontal = np.flatnonzero((step_x != 0) & (np.arange(total) < last_of_ring))
+    if horizontal.size == 0:
+        return points, offsets
+    geometry = _EdgeGeometry(unrolled, horizontal, last_of_ring)
+    starts = np.flatnonzero(np.arange(total) < last_of_ring)
+    # Most runs are short: test a few horizontal edges ahead for every start, then many more
+    # only for the starts whose cone was still open at the end of the first window.
+    reach, still_open = geometry.reach(starts, _SHORT_RUN)
+    if still_open.any():
+        longer, _ = geometry.reach(starts[still_open], _MAX_RUN)
+        reach[still_open] = np.maximum(reach[still_open], longer)
+    jump = np.arange(total)
+    jump[starts] += reach  # a ring's last point jumps to itself
 
     # Follow the jumps from each ring's first point (pointer doubling).
     chosen = np.zeros(total, dtype=bool)
