@@ -42,16 +42,16 @@ from pycocotools import mask as coco_mask
 
 from glas_convert.model import Instance
 
-#: Where a straight edge of slope m must cross the pixel-centre column x = c + .5 for
-#: pycocotools to toggle that column at row r (worked out from its DDA, see docs/formats.md):
-#: shallow edges sample the line at x = c + .4 or c + .6, whichever is lower, and round to the
-#: nearest row; steep edges step along y. One linear cone per regime of m:
-#: (lowest m, highest m, x offset of the sample from c + .5, low and high margins on y - r).
+#: pycocotools samples a straight edge at x = c + .4 and x = c + .6 around each pixel-centre
+#: column c and toggles column c at the row nearest to the lower sample; steep edges step
+#: along y instead (worked out from its DDA; docs/formats.md). That gives, per regime of the
+#: slope m, a window for y at one sample point, linear in m, hence one cone per regime:
+#: (lowest m, highest m, (margin, x offset from c) of the window's low side, of its high side).
 _SLOPE_REGIMES = (
-    (0.0, 1.0, -0.1, -0.5, 0.5),  # 0 <= m <= 1: y(c + .4) - r in [-.5, .5)
-    (-1.0, 0.0, 0.1, -0.5, 0.5),  # -1 <= m <= 0: y(c + .6) - r in [-.5, .5)
-    (1.0, np.inf, 0.0, -0.4, 0.6),  # m >= 1: y(c + .5) - r in (-.4, .6]
-    (-np.inf, -1.0, 0.0, -0.4, 0.6),  # m <= -1: y(c + .5) - r in [-.4, .6)
+    (0.0, 1.0, (-0.5, 0.4), (0.5, 0.4)),  # 0 <= m <= 1: y(c + .4) - r in [-.5, .5)
+    (-1.0, 0.0, (-0.5, 0.6), (0.5, 0.6)),  # -1 <= m <= 0: y(c + .6) - r in [-.5, .5)
+    (1.0, np.inf, (-0.4, 0.5), (0.6, 0.5)),  # m >= 1: y(c + .5) - r in (-.4, .6]
+    (-np.inf, -1.0, (-0.4, 0.5), (0.6, 0.5)),  # m <= -1: y(c + .5) - r in [-.4, .6)
 )
 _EPSILON = 1e-9
 #: pycocotools (2.0.11) calls np.array(copy=False) in decode; numpy 2 warns about it.
@@ -59,6 +59,8 @@ _PYCOCOTOOLS_NUMPY2_WARNING = "__array__ implementation doesn't accept a copy ke
 #: How many horizontal crack edges one straight edge may replace: a first, short look for
 #: every point, then a longer one where the first was not enough.
 _SHORT_RUN = 6
+#: Start points per batch of the cone test.
+_CHUNK = 8192
 _MAX_RUN = 24
 #: pycocotools' upsampling factor in rleFrPoly.
 _SCALE = 5
@@ -279,9 +281,9 @@ class _EdgeGeometry:
         direction = np.where(usable, self.direction[h_clipped], 0)
         monotone = np.logical_and.accumulate(usable & (direction == direction[:1]), axis=0)
         rise = self.row[h_clipped] - ay
-        near = self.col_first[h_clipped] + 0.5 - ax
-        far = self.col_last[h_clipped] + 0.5 - ax
-        forward = direction[:1] > 0
+        near = self.col_first[h_clipped] - ax
+        far = self.col_last[h_clipped] - ax
+        backward = direction[0] < 0
         # Candidate ends: the end of each horizontal edge, and the end of the vertical edge
         # after it (which adds no toggles, so the same cone applies).
         ends = np.stack([edge + 1, edge + 2])  # (2, run, starts)
@@ -292,19 +294,22 @@ class _EdgeGeometry:
         slope = (end_xy[..., 1] - ay[None]) / np.where(dx == 0, 1.0, dx)
         fits = np.zeros(ends.shape, dtype=bool)
         still_open = np.zeros(starts.size, dtype=bool)
-        for regime_low, regime_high, shift, low_margin, high_margin in _SLOPE_REGIMES:
+        for regime_low, regime_high, low_sample, high_sample in _SLOPE_REGIMES:
+            # y(x) = ay + m (x - ax) >= r + margin bounds m from below when x > ax, from above
+            # when x < ax: a backward chain swaps which constraint gives which bound.
+            low_margin = np.where(backward, high_sample[0], low_sample[0])
+            low_offset = np.where(backward, high_sample[1], low_sample[1])
+            high_margin = np.where(backward, low_sample[0], high_sample[0])
+            high_offset = np.where(backward, low_sample[1], high_sample[1])
             lower = np.full(h_index.shape, regime_low)
             upper = np.full(h_index.shape, regime_high)
             # The bounds are monotone in x on each side of the start point, so an edge's
             # first and last columns bound the whole edge.
             for offset in (near, far):
-                divisor = offset + shift
-                low_bound = (rise + low_margin) / divisor
-                high_bound = (rise + high_margin) / divisor
-                lower = np.maximum(lower, np.where(forward, low_bound, high_bound))
-                upper = np.minimum(upper, np.where(forward, high_bound, low_bound))
-            lower = np.maximum.accumulate(lower, axis=0)
-            upper = np.minimum.accumulate(upper, axis=0)
+                np.maximum(lower, (rise + low_margin) / (offset + low_offset), out=lower)
+                np.minimum(upper, (rise + high_margin) / (offset + high_offset), out=upper)
+            np.maximum.accumulate(lower, axis=0, out=lower)
+            np.minimum.accumulate(upper, axis=0, out=upper)
             fits |= (slope > lower + _EPSILON) & (slope < upper - _EPSILON)
             still_open |= (lower[-1] < upper[-1]) & monotone[-1]
         valid = fits & ends_ok
@@ -338,10 +343,14 @@ def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     starts = np.flatnonzero(np.arange(total) < last_of_ring)
     # Most runs are short: test a few horizontal edges ahead for every start, then many more
     # only for the starts whose cone was still open at the end of the first window.
-    reach, still_open = geometry.reach(starts, _SHORT_RUN)
-    if still_open.any():
-        longer, _ = geometry.reach(starts[still_open], _MAX_RUN)
-        reach[still_open] = np.maximum(reach[still_open], longer)
+    reach = np.empty(starts.size, dtype=np.int64)
+    for chunk in range(0, starts.size, _CHUNK):  # chunks keep the temporaries in cache
+        part = starts[chunk : chunk + _CHUNK]
+        short, still_open = geometry.reach(part, _SHORT_RUN)
+        if still_open.any():
+            longer, _ = geometry.reach(part[still_open], _MAX_RUN)
+            short[still_open] = np.maximum(short[still_open], longer)
+        reach[chunk : chunk + _CHUNK] = short
     jump = np.arange(total)
     jump[starts] += reach  # a ring's last point jumps to itself
 
