@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from glas_convert import __version__
+from glas_convert import __version__, defaults
 from glas_convert.cli_options import (
     dataset_argument,
     handle_errors,
@@ -66,7 +66,11 @@ def info(dataset: str, splits: tuple[str, ...], as_json: bool) -> None:
     help="Total images, split 85:60:20 like the release. Default: 165.",
 )
 @click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+    "--seed",
+    type=click.IntRange(min=0),
+    default=defaults.SYNTH_SEED,
+    show_default=True,
+    help="Random seed.",
 )
 @overwrite_option
 @handle_errors
@@ -98,21 +102,21 @@ def _conversion_options(func):  # type: ignore[no-untyped-def]
         click.option(
             "--images",
             type=click.Choice(IMAGE_MODES),
-            default="copy",
+            default=defaults.IMAGES,
             show_default=True,
             help="How images reach OUT (hardlink falls back to copy across devices).",
         ),
         click.option(
             "--image-format",
             type=click.Choice(IMAGE_FORMATS),
-            default="keep",
+            default=defaults.IMAGE_FORMAT,
             show_default=True,
             help="keep = the original BMP bytes; png or jpg re-encode.",
         ),
         click.option(
             "--workers",
             type=click.IntRange(min=1),
-            default=None,
+            default=defaults.WORKERS,
             help="Worker processes. Default: every core. Output is identical for any value.",
         ),
         overwrite_option,
@@ -120,7 +124,7 @@ def _conversion_options(func):  # type: ignore[no-untyped-def]
         click.option(
             "--tolerance",
             type=click.FloatRange(min=0.0),
-            default=0.0,
+            default=defaults.TOLERANCE,
             show_default=True,
             help="Polygon simplification in px; 0 keeps polygons exact.",
         ),
@@ -148,16 +152,84 @@ def _export(dataset: str, out: Path, formats: list[str], **options: object) -> N
                 click.echo(line)
 
 
+def _format_options():  # type: ignore[no-untyped-def]
+    """The options of each format, defined once for its own command and for ``all``."""
+    from glas_convert.formats.coco import MASK_FORMATS
+    from glas_convert.formats.masks import MASK_KINDS
+    from glas_convert.formats.yolo import TASKS
+
+    return {
+        "coco": [
+            click.option(
+                "--mask-format",
+                type=click.Choice(MASK_FORMATS),
+                default=defaults.MASK_FORMAT,
+                show_default=True,
+                help="COCO: exact polygons or compressed RLE in `segmentation`.",
+            ),
+            click.option(
+                "--indent",
+                type=click.IntRange(min=0),
+                default=defaults.INDENT,
+                help="COCO: pretty-print the JSON with this indent. Default: compact.",
+            ),
+        ],
+        "voc": [
+            click.option(
+                "--void-border",
+                type=click.IntRange(min=0),
+                default=defaults.VOID_BORDER,
+                show_default=True,
+                help="VOC: paint a band of N px on gland edges with the void index 255.",
+            ),
+        ],
+        "yolo": [
+            click.option(
+                "--task",
+                "yolo_task",
+                type=click.Choice(TASKS),
+                default=defaults.YOLO_TASK,
+                show_default=True,
+                help="YOLO: boxes or polygons in the label files.",
+            ),
+        ],
+        "masks": [
+            click.option(
+                "--kind",
+                "mask_kinds",
+                multiple=True,
+                type=click.Choice(MASK_KINDS),
+                help="masks: mask kind to write (repeatable). Default: all three.",
+            ),
+            click.option(
+                "--boundary-width",
+                type=click.IntRange(min=1),
+                default=defaults.BOUNDARY_WIDTH,
+                show_default=True,
+                help="masks: width in px of the boundary band in boundary masks.",
+            ),
+        ],
+    }
+
+
+_FORMAT_OPTIONS = _format_options()
+
+
+def _options_of(*formats: str):  # type: ignore[no-untyped-def]
+    """Decorator adding the options of ``formats`` to a command."""
+
+    def decorate(func):  # type: ignore[no-untyped-def]
+        for name in reversed(formats):
+            for decorator in reversed(_FORMAT_OPTIONS[name]):
+                func = decorator(func)
+        return func
+
+    return decorate
+
+
 @cli.command()
 @_conversion_options
-@click.option(
-    "--mask-format",
-    type=click.Choice(["polygon", "rle"]),
-    default="polygon",
-    show_default=True,
-    help="Exact polygons or compressed RLE in `segmentation`.",
-)
-@click.option("--indent", type=click.IntRange(min=0), default=None, help="Pretty-print JSON.")
+@_options_of("coco")
 def coco(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to COCO instance segmentation in OUT.
 
@@ -172,13 +244,7 @@ def coco(dataset: str, out: Path, **options: object) -> None:
 
 @cli.command()
 @_conversion_options
-@click.option(
-    "--void-border",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Paint a band of N px on gland edges with the void index 255.",
-)
+@_options_of("voc")
 def voc(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to Pascal VOC 2012 in OUT/VOCdevkit/VOC2012.
 
@@ -194,14 +260,7 @@ def voc(dataset: str, out: Path, **options: object) -> None:
 
 @cli.command()
 @_conversion_options
-@click.option(
-    "--task",
-    "yolo_task",
-    type=click.Choice(["detect", "segment"]),
-    default="detect",
-    show_default=True,
-    help="Boxes or polygons in the label files.",
-)
+@_options_of("yolo")
 def yolo(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to Ultralytics YOLO labels and data.yaml in OUT.
 
@@ -216,20 +275,7 @@ def yolo(dataset: str, out: Path, **options: object) -> None:
 
 @cli.command()
 @_conversion_options
-@click.option(
-    "--kind",
-    "mask_kinds",
-    multiple=True,
-    type=click.Choice(["semantic", "instance", "boundary"]),
-    help="Mask kind to write (repeatable). Default: all three.",
-)
-@click.option(
-    "--boundary-width",
-    type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    help="Width in px of the boundary band in boundary masks.",
-)
+@_options_of("masks")
 def masks(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to PNG masks in OUT/masks/{kind}/{split}/.
 
@@ -244,18 +290,7 @@ def masks(dataset: str, out: Path, **options: object) -> None:
 
 @cli.command(name="all")
 @_conversion_options
-@click.option("--mask-format", type=click.Choice(["polygon", "rle"]), default="polygon")
-@click.option("--indent", type=click.IntRange(min=0), default=None, help="Pretty-print JSON.")
-@click.option("--void-border", type=click.IntRange(min=0), default=0, help="VOC void band.")
-@click.option("--task", "yolo_task", type=click.Choice(["detect", "segment"]), default="detect")
-@click.option(
-    "--kind",
-    "mask_kinds",
-    multiple=True,
-    type=click.Choice(["semantic", "instance", "boundary"]),
-    help="Mask kind (repeatable). Default: all three.",
-)
-@click.option("--boundary-width", type=click.IntRange(min=1), default=2)
+@_options_of("coco", "voc", "yolo", "masks")
 def all_formats(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to every format in one pass: OUT/{coco,voc,yolo,masks}.
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glas_convert import contours, layout
+from glas_convert import contours, defaults, layout
 from glas_convert.errors import GlasConvertError
 from glas_convert.formats import FORMATS
 from glas_convert.formats.coco import MASK_FORMATS, CocoWriter
@@ -75,14 +75,14 @@ def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:
 def make_writers(
     formats: Sequence[str],
     *,
-    images: str = "copy",
-    image_format: str = "keep",
-    mask_format: str = "polygon",
-    indent: int | None = None,
-    yolo_task: str = "detect",
+    images: str = defaults.IMAGES,
+    image_format: str = defaults.IMAGE_FORMAT,
+    mask_format: str = defaults.MASK_FORMAT,
+    indent: int | None = defaults.INDENT,
+    yolo_task: str = defaults.YOLO_TASK,
     mask_kinds: Sequence[str] = MASK_KINDS,
-    void_border: int = 0,
-    boundary_width: int = 2,
+    void_border: int = defaults.VOID_BORDER,
+    boundary_width: int = defaults.BOUNDARY_WIDTH,
 ) -> list[Any]:
     """Check the options and build one writer per format, in the order given."""
     if not formats:
@@ -121,7 +121,7 @@ def make_writers(
     return [made[f]() for f in formats]
 
 
-def annotate(sample: Sample, *, tolerance: float = 0.0) -> AnnotatedSample:
+def annotate(sample: Sample, *, tolerance: float = defaults.TOLERANCE) -> AnnotatedSample:
     """Load one sample's label map and trace its glands, once."""
     label_map = sample.load_label_map()
     instances = contours.extract_instances(label_map, tolerance=tolerance)
@@ -129,7 +129,7 @@ def annotate(sample: Sample, *, tolerance: float = 0.0) -> AnnotatedSample:
 
 
 def convert_sample(
-    sample: Sample, targets: Sequence[tuple[Any, Path]], *, tolerance: float = 0.0
+    sample: Sample, targets: Sequence[tuple[Any, Path]], *, tolerance: float = defaults.TOLERANCE
 ) -> tuple[Record, ...]:
     """Annotate one sample and let every writer write it; one record per writer."""
     item = annotate(sample, tolerance=tolerance)
@@ -205,17 +205,17 @@ def export(
     formats: Sequence[str] = ("coco",),
     *,
     splits: Sequence[str] | None = None,
-    images: str = "copy",
-    image_format: str = "keep",
-    workers: int | None = None,
+    images: str = defaults.IMAGES,
+    image_format: str = defaults.IMAGE_FORMAT,
+    workers: int | None = defaults.WORKERS,
     overwrite: bool = False,
-    tolerance: float = 0.0,
-    mask_format: str = "polygon",
-    indent: int | None = None,
-    yolo_task: str = "detect",
+    tolerance: float = defaults.TOLERANCE,
+    mask_format: str = defaults.MASK_FORMAT,
+    indent: int | None = defaults.INDENT,
+    yolo_task: str = defaults.YOLO_TASK,
     mask_kinds: Sequence[str] = MASK_KINDS,
-    void_border: int = 0,
-    boundary_width: int = 2,
+    void_border: int = defaults.VOID_BORDER,
+    boundary_width: int = defaults.BOUNDARY_WIDTH,
     quiet: bool = False,
 ) -> ExportSummary:
     """Convert ``dataset`` (a path or a read Dataset) into ``formats`` under ``out``.

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from glas_convert import layout
+from glas_convert import defaults, layout
 from glas_convert.errors import OutputError
 
 #: Image sizes of the release (width, height); the first is the most common.
@@ -262,7 +262,7 @@ def write_synthetic_dataset(
     out: str | os.PathLike[str],
     *,
     count: int | None = None,
-    seed: int = 0,
+    seed: int = defaults.SYNTH_SEED,
     overwrite: bool = False,
 ) -> SynthSummary:
     """Write a synthetic release of ``count`` images (default 165: 85/60/20) into ``out``.

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glas_convert import contours, layout
+from glas_convert import contours, defaults, layout
 from glas_convert.errors import GlasConvertError
 from glas_convert.formats.common import (
     ImageOptions,
@@ -58,7 +58,7 @@ def coco_image_entry(sample: Sample, file_name: str) -> dict[str, object]:
 
 
 def coco_annotation(
-    label_map: np.ndarray, instance: Instance, *, mask_format: str = "polygon"
+    label_map: np.ndarray, instance: Instance, *, mask_format: str = defaults.MASK_FORMAT
 ) -> dict[str, object]:
     """The ``annotations`` entry of one gland, without ``id`` and ``image_id``."""
     if mask_format == "polygon":
@@ -110,8 +110,8 @@ class CocoWriter:
     """Writes COCO; see the module docstring for the layout."""
 
     images: ImageOptions = field(default_factory=ImageOptions)
-    mask_format: str = "polygon"
-    indent: int | None = None
+    mask_format: str = defaults.MASK_FORMAT
+    indent: int | None = defaults.INDENT
     name: str = "coco"
 
     def prepare(self, out_dir: Path, splits: Sequence[str]) -> None:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from glas_convert import defaults
 from glas_convert.errors import OutputError
 from glas_convert.model import Sample
 
@@ -47,8 +48,8 @@ ROLE_OF_SPLIT = {"train": "train", "test_a": "val", "test_b": "test"}
 class ImageOptions:
     """How a writer places images: ``mode`` in IMAGE_MODES, ``image_format`` in IMAGE_FORMATS."""
 
-    mode: str = "copy"
-    image_format: str = "keep"
+    mode: str = defaults.IMAGES
+    image_format: str = defaults.IMAGE_FORMAT
 
 
 @dataclass(frozen=True)

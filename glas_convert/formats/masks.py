@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from glas_convert import defaults
 from glas_convert.errors import GlasConvertError, OutputError
 from glas_convert.formats.common import (
     ImageOptions,
@@ -74,7 +75,7 @@ class MasksWriter:
 
     images: ImageOptions = field(default_factory=ImageOptions)
     kinds: tuple[str, ...] = MASK_KINDS
-    boundary_width: int = 2
+    boundary_width: int = defaults.BOUNDARY_WIDTH
     name: str = "masks"
 
     def __post_init__(self) -> None:

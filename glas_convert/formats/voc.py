@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glas_convert import layout
+from glas_convert import defaults, layout
 from glas_convert.errors import OutputError
 from glas_convert.formats.common import (
     ROLE_OF_SPLIT,
@@ -109,7 +109,7 @@ def voc_annotation_xml(sample: Sample, file_name: str, instances: Sequence[Insta
 
 
 def voc_masks(
-    label_map: np.ndarray, instances: Sequence[Instance], *, void_border: int = 0
+    label_map: np.ndarray, instances: Sequence[Instance], *, void_border: int = defaults.VOID_BORDER
 ) -> tuple[np.ndarray, np.ndarray]:
     """The SegmentationClass and SegmentationObject index images (uint8) of one sample."""
     if len(instances) > MAX_OBJECTS:
@@ -132,7 +132,7 @@ class VocWriter:
     """Writes Pascal VOC 2012; see the module docstring for the layout."""
 
     images: ImageOptions = field(default_factory=ImageOptions)
-    void_border: int = 0
+    void_border: int = defaults.VOID_BORDER
     name: str = "voc"
 
     def prepare(self, out_dir: Path, splits: Sequence[str]) -> None:

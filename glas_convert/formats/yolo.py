@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glas_convert import contours, layout
+from glas_convert import contours, defaults, layout
 from glas_convert.errors import GlasConvertError
 from glas_convert.formats.common import (
     ROLE_OF_SPLIT,
@@ -98,7 +98,7 @@ class YoloWriter:
     """Writes Ultralytics YOLO; see the module docstring for the layout."""
 
     images: ImageOptions = field(default_factory=ImageOptions)
-    task: str = "detect"
+    task: str = defaults.YOLO_TASK
     name: str = "yolo"
 
     def prepare(self, out_dir: Path, splits: Sequence[str]) -> None:
