@@ -1,12 +1,16 @@
 """The command line: thin commands that call the library and turn its errors into one line.
 
-Exit codes: 0 ok, 1 data error (bad input, unsafe output), 2 usage error.
+Exit codes: 0 ok, 1 data error (bad input, unsafe or unwritable output), 2 usage error (unknown
+option, bad value, conflicting options), 130 interrupted (Ctrl-C or SIGTERM). See
+docs/guarantees.md.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -130,16 +134,13 @@ def _conversion_options(func):  # type: ignore[no-untyped-def]
     return func
 
 
+@handle_errors
 def _export(dataset: str, out: Path, formats: list[str], **options: object) -> None:
     """Run an export and report it; library errors become one-line click errors."""
-    from glas_convert.errors import GlasConvertError
     from glas_convert.export import export
 
     splits = options.pop("splits") or None
-    try:
-        summary = export(dataset, out, formats, splits=splits, **options)  # type: ignore[arg-type]
-    except GlasConvertError as exc:
-        raise click.ClickException(str(exc)) from exc
+    summary = export(dataset, out, formats, splits=splits, **options)  # type: ignore[arg-type]
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not options.get("quiet"):
@@ -280,6 +281,7 @@ def all_formats(dataset: str, out: Path, **options: object) -> None:
     help="The GlaS dataset OUT was converted from (folder or .zip).",
 )
 @split_option
+@handle_errors
 def validate(out: Path, source: str, splits: tuple[str, ...]) -> None:
     """Re-read the export in OUT and compare every gland with the source dataset.
 
@@ -290,18 +292,20 @@ def validate(out: Path, source: str, splits: tuple[str, ...]) -> None:
 
         glas-convert validate out/coco --source Warwick_QU_Dataset
     """
-    from glas_convert.errors import GlasConvertError
     from glas_convert.validate import validate as run_validate
 
-    try:
-        report = run_validate(out, source, splits=list(splits) or None)
-    except GlasConvertError as exc:
-        raise click.ClickException(str(exc)) from exc
+    report = run_validate(out, source, splits=list(splits) or None)
     for line in report.lines():
         click.echo(line)
     if not report.ok:
         raise click.ClickException(f"{out}: the export does not match {source}")
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM stops a run like Ctrl-C does: it cleans up and exits 130."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     cli()
