@@ -50,7 +50,9 @@ def check_output_path(
             raise OutputError(f"{out}: the output folder lies inside the input dataset")
         if data_real.is_relative_to(out_real):
             raise OutputError(f"{out}: the output folder contains the input dataset")
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
+    if out.is_symlink():
+        raise OutputError(f"{out}: is a symlink; give the real folder instead")
+    if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
     if out.is_dir() and _has_entries(out):
         if not overwrite:
@@ -138,6 +140,9 @@ def atomic_output(
         dataset_root=Path(dataset_root) if dataset_root is not None else None,
         overwrite=overwrite,
     )
+    for ancestor in out.parent.parents[::-1] + (out.parent,):
+        if ancestor.exists() and not ancestor.is_dir():
+            raise OutputError(f"{ancestor}: is a file, not a folder; cannot create {out}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
