@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from glas_convert.errors import GlasConvertError
 from glas_convert.model import Instance
 
 #: pycocotools samples a straight edge at x = c + .4 and x = c + .6 around each pixel-centre
@@ -74,7 +75,7 @@ _CHUNK = 8192
 _SCALE = 5
 
 
-class ContourError(RuntimeError):
+class ContourError(GlasConvertError):
     """The polygons of an instance do not rasterize back to its mask (a bug, never data)."""
 
 
