@@ -35,36 +35,47 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from glas_convert.errors import GlasConvertError
 from glas_convert.model import Instance
 
-#: Where a straight edge of slope m must cross the pixel-centre column x = c + .5 for
-#: pycocotools to toggle that column at row r (worked out from its DDA, see docs/formats.md):
-#: shallow edges sample the line at x = c + .4 or c + .6, whichever is lower, and round to the
-#: nearest row; steep edges step along y. One linear cone per regime of m:
-#: (lowest m, highest m, x offset of the sample from c + .5, low and high margins on y - r).
+#: pycocotools samples a straight edge at x = c + .4 and x = c + .6 around each pixel-centre
+#: column c and toggles column c at the row nearest to the lower sample; steep edges step
+#: along y instead (worked out from its DDA; docs/formats.md). That gives, per regime of the
+#: slope m, a window for y at one sample point, linear in m, hence one cone per regime:
+#: (lowest m, highest m, y margin and x offset from c of the window's low side, and of its
+#: high side), for rising and for falling edges.
 _SLOPE_REGIMES = (
-    (0.0, 1.0, -0.1, -0.5, 0.5),  # 0 <= m <= 1: y(c + .4) - r in [-.5, .5)
-    (-1.0, 0.0, 0.1, -0.5, 0.5),  # -1 <= m <= 0: y(c + .6) - r in [-.5, .5)
-    (1.0, np.inf, 0.0, -0.4, 0.6),  # m >= 1: y(c + .5) - r in (-.4, .6]
-    (-np.inf, -1.0, 0.0, -0.4, 0.6),  # m <= -1: y(c + .5) - r in [-.4, .6)
+    # shallow: for rising edges (0 <= m <= 1) y(c + .4) - r in [-.5, .5),
+    #          for falling ones (-1 <= m <= 0) y(c + .6) - r in [-.5, .5)
+    (
+        (0.0, 1.0, -0.5, 0.4, 0.5, 0.4),
+        (-1.0, 0.0, -0.5, 0.6, 0.5, 0.6),
+    ),
+    # steep: for m >= 1, y(c + .5) - r in (-.4, .6]; for m <= -1, in [-.4, .6)
+    (
+        (1.0, np.inf, -0.4, 0.5, 0.6, 0.5),
+        (-np.inf, -1.0, -0.4, 0.5, 0.6, 0.5),
+    ),
 )
 _EPSILON = 1e-9
 #: pycocotools (2.0.11) calls np.array(copy=False) in decode; numpy 2 warns about it.
 _PYCOCOTOOLS_NUMPY2_WARNING = "__array__ implementation doesn't accept a copy keyword"
-#: How many horizontal crack edges one straight edge may replace: a first, short look for
-#: every point, then a longer one where the first was not enough.
-_SHORT_RUN = 6
-_MAX_RUN = 24
+#: How many horizontal crack edges ahead the cone test looks: a short look from every point,
+#: then longer ones only from the points whose cone was still open.
+_RUNS = (3, 8, 24)
+#: Start points per batch of the cone test.
+_CHUNK = 8192
 #: pycocotools' upsampling factor in rleFrPoly.
 _SCALE = 5
 
 
-class ContourError(RuntimeError):
+class ContourError(GlasConvertError):
     """The polygons of an instance do not rasterize back to its mask (a bug, never data)."""
 
 
@@ -279,9 +290,9 @@ class _EdgeGeometry:
         direction = np.where(usable, self.direction[h_clipped], 0)
         monotone = np.logical_and.accumulate(usable & (direction == direction[:1]), axis=0)
         rise = self.row[h_clipped] - ay
-        near = self.col_first[h_clipped] + 0.5 - ax
-        far = self.col_last[h_clipped] + 0.5 - ax
-        forward = direction[:1] > 0
+        near = self.col_first[h_clipped] - ax
+        far = self.col_last[h_clipped] - ax
+        backward = direction[0] < 0
         # Candidate ends: the end of each horizontal edge, and the end of the vertical edge
         # after it (which adds no toggles, so the same cone applies).
         ends = np.stack([edge + 1, edge + 2])  # (2, run, starts)
@@ -290,21 +301,31 @@ class _EdgeGeometry:
         end_xy = self.unrolled[ends]
         dx = end_xy[..., 0] - ax[None]
         slope = (end_xy[..., 1] - ay[None]) / np.where(dx == 0, 1.0, dx)
+        # Chains are straight enough that the slopes worth testing from one start share the
+        # sign of the slope to its farthest candidate: test the two regimes of that sign only.
+        farthest = np.maximum(monotone.sum(axis=0) - 1, 0)
+        rising = slope[0, farthest, np.arange(starts.size)] >= 0
         fits = np.zeros(ends.shape, dtype=bool)
         still_open = np.zeros(starts.size, dtype=bool)
-        for regime_low, regime_high, shift, low_margin, high_margin in _SLOPE_REGIMES:
-            lower = np.full(h_index.shape, regime_low)
-            upper = np.full(h_index.shape, regime_high)
+        for if_rising, if_falling in _SLOPE_REGIMES:
+            regime_low, regime_high, low_y, low_x, high_y, high_x = (
+                np.where(rising, a, b) for a, b in zip(if_rising, if_falling, strict=True)
+            )
+            # y(x) = ay + m (x - ax) >= r + margin bounds m from below when x > ax, from above
+            # when x < ax: a backward chain swaps which constraint gives which bound.
+            low_margin = np.where(backward, high_y, low_y)
+            low_offset = np.where(backward, high_x, low_x)
+            high_margin = np.where(backward, low_y, high_y)
+            high_offset = np.where(backward, low_x, high_x)
+            lower = np.broadcast_to(regime_low, h_index.shape).copy()
+            upper = np.broadcast_to(regime_high, h_index.shape).copy()
             # The bounds are monotone in x on each side of the start point, so an edge's
             # first and last columns bound the whole edge.
             for offset in (near, far):
-                divisor = offset + shift
-                low_bound = (rise + low_margin) / divisor
-                high_bound = (rise + high_margin) / divisor
-                lower = np.maximum(lower, np.where(forward, low_bound, high_bound))
-                upper = np.minimum(upper, np.where(forward, high_bound, low_bound))
-            lower = np.maximum.accumulate(lower, axis=0)
-            upper = np.minimum.accumulate(upper, axis=0)
+                np.maximum(lower, (rise + low_margin) / (offset + low_offset), out=lower)
+                np.minimum(upper, (rise + high_margin) / (offset + high_offset), out=upper)
+            np.maximum.accumulate(lower, axis=0, out=lower)
+            np.minimum.accumulate(upper, axis=0, out=upper)
             fits |= (slope > lower + _EPSILON) & (slope < upper - _EPSILON)
             still_open |= (lower[-1] < upper[-1]) & monotone[-1]
         valid = fits & ends_ok
@@ -338,10 +359,15 @@ def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     starts = np.flatnonzero(np.arange(total) < last_of_ring)
     # Most runs are short: test a few horizontal edges ahead for every start, then many more
     # only for the starts whose cone was still open at the end of the first window.
-    reach, still_open = geometry.reach(starts, _SHORT_RUN)
-    if still_open.any():
-        longer, _ = geometry.reach(starts[still_open], _MAX_RUN)
-        reach[still_open] = np.maximum(reach[still_open], longer)
+    reach = np.empty(starts.size, dtype=np.int64)
+    for chunk in range(0, starts.size, _CHUNK):  # chunks keep the temporaries in cache
+        part = np.arange(chunk, min(chunk + _CHUNK, starts.size))
+        for run in _RUNS:  # look further ahead only where the cone is still open
+            found, still_open = geometry.reach(starts[part], run)
+            reach[part] = found if run == _RUNS[0] else np.maximum(reach[part], found)
+            part = part[still_open]
+            if part.size == 0:
+                break
     jump = np.arange(total)
     jump[starts] += reach  # a ring's last point jumps to itself
 
@@ -486,61 +512,59 @@ def rasterize_polygons(polygons: Sequence[np.ndarray], height: int, width: int) 
     return decode_rle(coco_mask.merge(rles))
 
 
-def extract_instances(
-    label_map: np.ndarray, *, tolerance: float = 0.0, verify: bool = True
-) -> tuple[Instance, ...]:
-    """Turn a label map into one :class:`Instance` per label value, in label order.
+@dataclass
+class _TracedMap:
+    """The crack rings of every label of one map, before compaction."""
 
-    ``tolerance`` (pixels) simplifies the exact polygons with Douglas-Peucker for smaller
-    files; at 0 (the default) the polygons rasterize back to the mask exactly. ``verify``
-    re-rasterizes each exact instance with pycocotools and raises :class:`ContourError` on any
-    difference.
-    """
-    if tolerance < 0:
-        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    shape: tuple[int, int]
+    labels: np.ndarray
+    areas: np.ndarray
+    x_min: np.ndarray
+    y_min: np.ndarray
+    x_max: np.ndarray
+    y_max: np.ndarray
+    rings: list[np.ndarray] = field(default_factory=list)
+    ring_owner: list[int] = field(default_factory=list)  # index of the label
+    ring_parent: list[int] = field(default_factory=list)  # index of the outer ring, or -1
+    masks: list[np.ndarray] = field(default_factory=list)  # bbox masks, for verification
+
+
+def _trace(label_map: np.ndarray) -> _TracedMap:
     label_map = np.asarray(label_map)
     if label_map.ndim != 2 or not np.issubdtype(label_map.dtype, np.integer):
         raise ValueError(
             f"label map must be a 2-D integer array, got {label_map.dtype} {label_map.shape}"
         )
-    height, width = label_map.shape
-    labels, areas, x_min, y_min, x_max, y_max = label_extents(label_map)
-
-    ring_list: list[np.ndarray] = []
-    ring_owner: list[int] = []  # instance index
-    ring_parent: list[int] = []  # global index of the outer ring, -1 for outer rings
-    masks: list[np.ndarray] = []
-    for index, label in enumerate(labels.tolist()):
-        x0, y0, x1, y1 = int(x_min[index]), int(y_min[index]), int(x_max[index]), int(y_max[index])
+    traced = _TracedMap(label_map.shape, *label_extents(label_map))
+    for index, label in enumerate(traced.labels.tolist()):
+        x0, y0 = int(traced.x_min[index]), int(traced.y_min[index])
+        x1, y1 = int(traced.x_max[index]), int(traced.y_max[index])
         crop = np.zeros((y1 - y0 + 3, x1 - x0 + 3), dtype=np.uint8)
         np.equal(label_map[y0 : y1 + 1, x0 : x1 + 1], label, out=crop[1:-1, 1:-1].view(bool))
         rings, parents = _crack_rings(crop)
-        base = len(ring_list)
+        base = len(traced.rings)
         shift = np.array([x0 - 1, y0 - 1], dtype=np.int64)
-        ring_list.extend(ring + shift for ring in rings)
-        ring_owner.extend([index] * len(rings))
-        ring_parent.extend(-1 if p < 0 else base + p for p in parents)
-        masks.append(crop[1:-1, 1:-1])
+        traced.rings.extend(ring + shift for ring in rings)
+        traced.ring_owner.extend([index] * len(rings))
+        traced.ring_parent.extend(-1 if p < 0 else base + p for p in parents)
+        traced.masks.append(crop[1:-1, 1:-1])
+    return traced
 
-    if ring_list:
-        points = np.concatenate(ring_list)
-        offsets = _ring_offsets(np.array([len(r) for r in ring_list], dtype=np.int64))
-        points, offsets = _drop_redundant_points(points, offsets)
-        points, offsets = _compact_rings(points, offsets)
-        compact = [points[offsets[i] : offsets[i + 1]] for i in range(len(ring_list))]
-    else:
-        compact = []
-    if tolerance > 0:
-        compact = [_simplify(ring, tolerance) for ring in compact]
 
+def _assemble(
+    traced: _TracedMap, compact: list[np.ndarray], *, verify: bool
+) -> tuple[Instance, ...]:
+    """Bridge holes into their outer rings and build the instances of one map."""
+    height, width = traced.shape
+    count = traced.labels.size
     holes_of: dict[int, list[np.ndarray]] = {}
-    for ring_index, parent in enumerate(ring_parent):
+    for ring_index, parent in enumerate(traced.ring_parent):
         if parent >= 0:
             holes_of.setdefault(parent, []).append(compact[ring_index])
-    polygons_of: list[list[np.ndarray]] = [[] for _ in range(labels.size)]
-    holes_count = [0] * labels.size
-    for ring_index, parent in enumerate(ring_parent):
-        owner = ring_owner[ring_index]
+    polygons_of: list[list[np.ndarray]] = [[] for _ in range(count)]
+    holes_count = [0] * count
+    for ring_index, parent in enumerate(traced.ring_parent):
+        owner = traced.ring_owner[ring_index]
         if parent >= 0:
             holes_count[owner] += 1
             continue
@@ -548,18 +572,18 @@ def extract_instances(
         polygons_of[owner].append(ring.astype(np.float64))
 
     instances = []
-    for index, label in enumerate(labels.tolist()):
-        x0, y0 = int(x_min[index]), int(y_min[index])
-        w, h = int(x_max[index]) - x0 + 1, int(y_max[index]) - y0 + 1
+    for index, label in enumerate(traced.labels.tolist()):
+        x0, y0 = int(traced.x_min[index]), int(traced.y_min[index])
+        w, h = int(traced.x_max[index]) - x0 + 1, int(traced.y_max[index]) - y0 + 1
         polygons = tuple(polygons_of[index])
-        if verify and tolerance == 0:
+        if verify:
             local = [p - (x0, y0) for p in polygons]
-            if not np.array_equal(rasterize_polygons(local, h, w), masks[index]):
+            if not np.array_equal(rasterize_polygons(local, h, w), traced.masks[index]):
                 raise ContourError(f"label {label}: polygons do not rasterize back to the mask")
         instances.append(
             Instance(
                 label=int(label),
-                area=int(areas[index]),
+                area=int(traced.areas[index]),
                 bbox=(x0, y0, w, h),
                 polygons=polygons,
                 num_parts=len(polygons),
@@ -568,6 +592,31 @@ def extract_instances(
             )
         )
     return tuple(instances)
+
+
+def extract_instances(
+    label_map: np.ndarray, *, tolerance: float = 0.0, verify: bool = True
+) -> tuple[Instance, ...]:
+    """Turn a label map into one :class:`Instance` per label value, in label order.
+
+    ``tolerance`` (pixels) simplifies the exact polygons with Douglas-Peucker for smaller
+    files; at 0 (the default) the polygons rasterize back to the mask exactly. ``verify``
+    re-rasterizes each exact instance with pycocotools in its bbox and raises
+    :class:`ContourError` on any difference (a guard: the construction is exact).
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    traced = _trace(label_map)
+    compact: list[np.ndarray] = []
+    if traced.rings:
+        points = np.concatenate(traced.rings)
+        offsets = _ring_offsets(np.array([len(r) for r in traced.rings], dtype=np.int64))
+        points, offsets = _drop_redundant_points(points, offsets)
+        points, offsets = _compact_rings(points, offsets)
+        compact = [points[offsets[i] : offsets[i + 1]] for i in range(len(traced.rings))]
+    if tolerance > 0:
+        compact = [_simplify(ring, tolerance) for ring in compact]
+    return _assemble(traced, compact, verify=verify and tolerance == 0)
 
 
 # --------------------------------------------------------------------------------------------
