@@ -1,0 +1,286 @@
+"""The export pipeline: dataset -> instances -> every requested format, in one pass.
+
+Each image is read once per run: a worker loads its label map once, traces its glands once
+(:func:`glas_convert.contours.extract_instances`) and hands the same
+:class:`~glas_convert.model.AnnotatedSample` to every writer. Workers are processes; their
+results are collected in sample order, so the output is byte-identical for any ``workers``.
+Everything is written into a temporary folder that becomes OUT only when all went well
+(:mod:`glas_convert.output`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glas_convert import contours, layout
+from glas_convert.errors import GlasConvertError
+from glas_convert.formats import FORMATS
+from glas_convert.formats.coco import MASK_FORMATS, CocoWriter
+from glas_convert.formats.common import IMAGE_FORMATS, IMAGE_MODES, ImageOptions, Record
+from glas_convert.formats.masks import MASK_KINDS, MasksWriter
+from glas_convert.formats.voc import VocWriter
+from glas_convert.formats.yolo import TASKS, YoloWriter
+from glas_convert.model import AnnotatedSample, Sample
+from glas_convert.output import atomic_output
+from glas_convert.progress import progress
+
+
+@dataclass(frozen=True)
+class SplitCount:
+    """Images and glands exported for one split."""
+
+    images: int
+    glands: int
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What one export did."""
+
+    out: Path
+    formats: tuple[str, ...]
+    splits: dict[str, SplitCount]
+    files: int
+    seconds: float
+    warnings: tuple[str, ...] = field(default=())
+
+    def lines(self) -> list[str]:
+        """The summary as short human-readable lines."""
+        out = [f"Wrote {', '.join(self.formats)} to {self.out}"]
+        for split, count in self.splits.items():
+            out.append(f"  {split}: {count.images} images, {count.glands} glands")
+        total_images = sum(c.images for c in self.splits.values())
+        total_glands = sum(c.glands for c in self.splits.values())
+        out.append(
+            f"  total: {total_images} images, {total_glands} glands, "
+            f"{self.files} files in {self.seconds:.1f} s"
+        )
+        out.extend(f"warning: {w}" for w in self.warnings)
+        return out
+
+
+def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:
+    if value not in choices:
+        allowed = ", ".join(str(c) for c in choices)
+        raise GlasConvertError(f'{name} must be one of {allowed}; got "{value}"')
+
+
+def make_writers(
+    formats: Sequence[str],
+    *,
+    images: str = "copy",
+    image_format: str = "keep",
+    mask_format: str = "polygon",
+    indent: int | None = None,
+    yolo_task: str = "detect",
+    mask_kinds: Sequence[str] = MASK_KINDS,
+    void_border: int = 0,
+    boundary_width: int = 2,
+) -> list[Any]:
+    """Check the options and build one writer per format, in the order given."""
+    if not formats:
+        raise GlasConvertError("formats must name at least one format")
+    for f in formats:
+        _check_choice("format", f, FORMATS)
+    if len(set(formats)) != len(formats):
+        raise GlasConvertError(f"formats must not repeat; got {list(formats)}")
+    _check_choice("--images", images, IMAGE_MODES)
+    _check_choice("--image-format", image_format, IMAGE_FORMATS)
+    if images in ("hardlink", "symlink") and image_format != "keep":
+        raise GlasConvertError(
+            f"--images {images} cannot be combined with --image-format {image_format}: "
+            "a link cannot convert the image"
+        )
+    _check_choice("--mask-format", mask_format, MASK_FORMATS)
+    _check_choice("--task", yolo_task, TASKS)
+    for kind in mask_kinds:
+        _check_choice("--kind", kind, MASK_KINDS)
+    if not mask_kinds:
+        raise GlasConvertError("--kind must name at least one mask kind")
+    if indent is not None and indent < 0:
+        raise GlasConvertError(f"--indent must be >= 0; got {indent}")
+    if void_border < 0:
+        raise GlasConvertError(f"--void-border must be >= 0; got {void_border}")
+    if boundary_width < 1:
+        raise GlasConvertError(f"--boundary-width must be >= 1; got {boundary_width}")
+    opts = ImageOptions(mode=images, image_format=image_format)
+    kinds = tuple(k for k in MASK_KINDS if k in mask_kinds)
+    made = {
+        "coco": lambda: CocoWriter(images=opts, mask_format=mask_format, indent=indent),
+        "voc": lambda: VocWriter(images=opts, void_border=void_border),
+        "yolo": lambda: YoloWriter(images=opts, task=yolo_task),
+        "masks": lambda: MasksWriter(images=opts, kinds=kinds, boundary_width=boundary_width),
+    }
+    return [made[f]() for f in formats]
+
+
+def annotate(sample: Sample, *, tolerance: float = 0.0) -> AnnotatedSample:
+    """Load one sample's label map and trace its glands, once."""
+    label_map = sample.load_label_map()
+    instances = contours.extract_instances(label_map, tolerance=tolerance)
+    return AnnotatedSample(sample=sample, label_map=label_map, instances=instances)
+
+
+def convert_sample(
+    sample: Sample, targets: Sequence[tuple[Any, Path]], *, tolerance: float = 0.0
+) -> tuple[Record, ...]:
+    """Annotate one sample and let every writer write it; one record per writer."""
+    item = annotate(sample, tolerance=tolerance)
+    return tuple(writer.write_sample(out_dir, item) for writer, out_dir in targets)
+
+
+@dataclass(frozen=True)
+class _Job:
+    samples: tuple[Sample, ...]
+    targets: tuple[tuple[Any, Path], ...]
+    tolerance: float
+
+
+_JOB: _Job | None = None
+
+
+def _init_worker(job: _Job) -> None:
+    global _JOB
+    _JOB = job
+
+
+def _run_one(index: int) -> tuple[Record, ...]:
+    if _JOB is None:  # pragma: no cover - the pool initializer always sets it
+        raise RuntimeError("worker started without a job")
+    return convert_sample(_JOB.samples[index], _JOB.targets, tolerance=_JOB.tolerance)
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    # fork hands the samples (with their loader callables) to workers without pickling them.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def run_samples(job: _Job, *, workers: int, quiet: bool = False) -> Iterator[tuple[Record, ...]]:
+    """Convert every sample, yielding the records in sample order."""
+    count = len(job.samples)
+    if workers <= 1 or count <= 1:
+        yield from progress(
+            (convert_sample(s, job.targets, tolerance=job.tolerance) for s in job.samples),
+            desc="converting",
+            total=count,
+            quiet=quiet,
+        )
+        return
+    executor = ProcessPoolExecutor(
+        max_workers=min(workers, count),
+        mp_context=_pool_context(),
+        initializer=_init_worker,
+        initargs=(job,),
+    )
+    try:
+        results: Iterable[tuple[Record, ...]] = executor.map(_run_one, range(count))
+        yield from progress(results, desc="converting", total=count, quiet=quiet)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _select(samples: Sequence[Sample], splits: Sequence[str] | None) -> tuple[Sample, ...]:
+    if splits is None:
+        return tuple(samples)
+    for s in splits:
+        _check_choice("--split", s, layout.SPLITS)
+    return tuple(s for s in samples if s.split in splits)
+
+
+def _count_files(root: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(root))
+
+
+def export(
+    dataset: object,
+    out: Path | str,
+    formats: Sequence[str] = ("coco",),
+    *,
+    splits: Sequence[str] | None = None,
+    images: str = "copy",
+    image_format: str = "keep",
+    workers: int | None = None,
+    overwrite: bool = False,
+    tolerance: float = 0.0,
+    mask_format: str = "polygon",
+    indent: int | None = None,
+    yolo_task: str = "detect",
+    mask_kinds: Sequence[str] = MASK_KINDS,
+    void_border: int = 0,
+    boundary_width: int = 2,
+    quiet: bool = False,
+) -> ExportSummary:
+    """Convert ``dataset`` (a path or a read Dataset) into ``formats`` under ``out``.
+
+    One format is written at ``out`` itself; several go to ``out/{format}``. ``workers=None``
+    uses every core. Returns what was written; raises GlasConvertError on bad input or output.
+    """
+    start = time.perf_counter()
+    writers = make_writers(
+        formats,
+        images=images,
+        image_format=image_format,
+        mask_format=mask_format,
+        indent=indent,
+        yolo_task=yolo_task,
+        mask_kinds=mask_kinds,
+        void_border=void_border,
+        boundary_width=boundary_width,
+    )
+    if workers is not None and workers < 1:
+        raise GlasConvertError(f"--workers must be >= 1; got {workers}")
+    if tolerance < 0:
+        raise GlasConvertError(f"--tolerance must be >= 0; got {tolerance}")
+    if isinstance(dataset, (str, os.PathLike)):
+        from glas_convert.dataset import read_dataset
+
+        dataset = read_dataset(Path(dataset), splits=list(splits) if splits else None)
+    samples = _select(dataset.samples, splits)  # type: ignore[attr-defined]
+    if not samples:
+        raise GlasConvertError("no images to export in the selected splits")
+    present = [s for s in layout.SPLITS if any(x.split == s for x in samples)]
+    present += sorted({x.split for x in samples} - set(present))
+    out = Path(out)
+    warnings = list(getattr(dataset, "warnings", ()))
+    with atomic_output(out, dataset_root=dataset.root, overwrite=overwrite) as tmp:  # type: ignore[attr-defined]
+        nested = len(writers) > 1
+        targets = tuple((w, tmp / w.name if nested else tmp) for w in writers)
+        for writer, out_dir in targets:
+            writer.prepare(out_dir, present)
+        job = _Job(samples=samples, targets=targets, tolerance=tolerance)
+        per_writer: list[list[Record]] = [[] for _ in writers]
+        for records in run_samples(job, workers=workers or os.cpu_count() or 1, quiet=quiet):
+            for bucket, record in zip(per_writer, records, strict=True):
+                bucket.append(record)
+        for (writer, out_dir), records in zip(targets, per_writer, strict=True):
+            writer.finish(out_dir, records)
+        files = _count_files(tmp) + 1  # + the marker, written on success
+    metas = [r.meta for r in per_writer[0]]
+    fell_back = sum(1 for bucket in per_writer for r in bucket if r.meta.link_fell_back)
+    if fell_back:
+        warnings.append(
+            f"hard links were impossible (another device?); copied {fell_back} images instead"
+        )
+    counts = {
+        s: SplitCount(
+            images=sum(1 for m in metas if m.split == s),
+            glands=sum(m.glands for m in metas if m.split == s),
+        )
+        for s in present
+    }
+    return ExportSummary(
+        out=out,
+        formats=tuple(formats),
+        splits=counts,
+        files=files,
+        seconds=time.perf_counter() - start,
+        warnings=tuple(str(w) for w in warnings),
+    )
