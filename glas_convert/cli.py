@@ -21,7 +21,12 @@ from glas_convert.cli_options import (
     quiet_option,
     split_option,
 )
-from glas_convert.stats import dataset_info, format_info
+from glas_convert.stats import (
+    dataset_distributions,
+    dataset_info,
+    format_distributions,
+    format_info,
+)
 from glas_convert.synth import write_synthetic_dataset
 
 
@@ -56,6 +61,39 @@ def info(dataset: str, splits: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(figures, indent=2, sort_keys=True))
     else:
         click.echo(format_info(figures))
+
+
+@cli.command()
+@dataset_argument
+@split_option
+@json_option
+@click.option(
+    "--histogram",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Also draw the histograms of gland area and glands per image to this PNG file.",
+)
+@handle_errors
+def stats(dataset: str, splits: tuple[str, ...], as_json: bool, histogram: str | None) -> None:
+    """Show distributions of gland area and glands per image, overall, per split and per grade.
+
+    Quantiles p0 (min), p10, p25, p50 (median), p75, p90, p100 (max) and the mean; with --json
+    also the histograms (area in bins of powers of two, pixels). Grades are the GlaS grade
+    (benign, malignant) and the Sirinukunwattana grade from Grade.csv.
+
+    Example:
+
+        glas-convert stats Warwick_QU_Dataset --json --histogram out/glands.png
+    """
+    figures = dataset_distributions(open_dataset(dataset, splits))
+    if histogram:
+        from glas_convert.histogram import write_histogram
+
+        write_histogram(histogram, figures)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, sort_keys=True))
+    else:
+        click.echo(format_distributions(figures))
 
 
 @cli.command()
