@@ -190,7 +190,7 @@ def draw_overlay(
             if 0 < int(np.count_nonzero(mask)) < layout.TINY_GLAND_PX:
                 ys, xs = np.nonzero(mask)
                 centre = (int(xs.mean()), int(ys.mean()))
-                cv2.circle(canvas, centre, 6 * thickness, color, thickness, cv2.LINE_AA)
+                cv2.circle(canvas, centre, 6 * thickness, color, thickness, cv2.LINE_8)
                 points = [(centre[0] + 10 * thickness, centre[1] - 8 * thickness)]
         elif gland.box is not None:
             x, y, w, h = gland.box
