@@ -228,10 +228,46 @@ def check_datumaro_voc(voc_root: Path, truth: Truth) -> str:
             inst_masks = sorted((a for a in masks if a.group), key=lambda a: a.group)
             same_masks(name, [a.image for a in inst_masks], source)
             n += len(boxes)
+    items = sum(len(subsets[r]) for r in have)
     return (
-        f"{sum(len(i) for i in subsets.values())} items, {n}/{truth.total} boxes and instance "
-        "masks exact (coordinate_mode=voc-one-based)"
+        f"{items} items (+ trainval), {n}/{truth.total} boxes and instance masks exact "
+        "(coordinate_mode=voc-one-based)"
     )
+
+
+def limit_datumaro_voc_default_mode(voc_root: Path, truth: Truth) -> str:
+    """Datumaro's default VOC coordinate mode reads the 1-based bndbox as 0-based."""
+    from datumaro.components.annotation import AnnotationType
+
+    shifted = 0
+    for item in _datumaro_import(voc_root, "voc"):
+        if item.subset == "trainval":
+            continue
+        boxes = sorted(
+            (a for a in item.annotations if a.type == AnnotationType.bbox), key=lambda a: a.id
+        )
+        for b, g in zip(boxes, truth.glands[Path(item.id).name], strict=True):
+            x, y, w, h = extent(g)
+            shifted += tuple(b.get_bbox()) == (x + 1, y + 1, w - 1, h - 1)
+    if shifted == 0:
+        return "default coordinate mode reads the boxes exactly"
+    return (
+        f"LIMIT: Dataset.import_from(path, 'voc') without coordinate_mode='voc-one-based' "
+        f"shifts {shifted}/{truth.total} boxes by +1 px and shrinks them by 1 px (Datumaro's "
+        "default 'dm-zero-based' reads VOC's 1-based bndbox as 0-based)"
+    )
+
+
+def limit_datumaro_yolo_segment(yolo_root: Path, truth: Truth) -> str:
+    """Datumaro's YOLO importer reads 5-field detection lines only."""
+    try:
+        subsets = _subset_items(_datumaro_import(yolo_root, "yolo"))
+    except Exception as exc:  # noqa: BLE001 - the message is the finding
+        return (
+            f"LIMIT: Datumaro's yolo importer rejects segment labels: {type(exc).__name__}: {exc}"
+        )
+    items = sum(len(v) for v in subsets.values())
+    return f"imported {items} items" if items else "LIMIT: no items imported from segment labels"
 
 
 def check_datumaro_yolo(yolo_root: Path, truth: Truth) -> str:
@@ -354,6 +390,18 @@ def check_source(label: str, source: Path, work: Path) -> None:
     )
     run_check("datumaro", label, "voc", lambda: check_datumaro_voc(default / "voc", truth))
     run_check(
+        "datumaro",
+        label,
+        "voc (default coordinate_mode)",
+        lambda: limit_datumaro_voc_default_mode(default / "voc", truth),
+    )
+    run_check(
+        "datumaro",
+        label,
+        "yolo (segment)",
+        lambda: limit_datumaro_yolo_segment(seg / "yolo", truth),
+    )
+    run_check(
         "datumaro", label, "yolo (detect)", lambda: check_datumaro_yolo(default / "yolo", truth)
     )
     run_check(
@@ -415,8 +463,11 @@ def main() -> int:
             f"{r.status:6}  {r.consumer:{widths[0]}}  {r.data:{widths[1]}}  "
             f"{r.check:{widths[2]}}  {r.detail}"
         )
-    failed = [r for r in ROWS if r.status == "FAIL"]
-    print(f"\n{len(ROWS) - len(failed)} passed, {len(failed)} failed")
+    failed = sum(r.status == "FAIL" for r in ROWS)
+    limits = sum(r.status == "LIMIT" for r in ROWS)
+    passed = len(ROWS) - failed - limits
+    print(f"\n{limits} LIMIT rows: documented limits of a consumer, not failures")
+    print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
 
