@@ -99,10 +99,11 @@ class PreviewSummary:
 
 
 def palette_color(index: int) -> tuple[int, int, int]:
-    """The BGR colour of gland ``index`` (1-based): bright hues spaced by the golden angle."""
+    """The BGR colour of gland ``index`` (1-based): bright hues spaced by the golden ratio."""
     if index < 1:
         raise ValueError(f"index must be >= 1, got {index}")
-    hue = int(round(((index - 1) * 0.618033988749895) % 1.0 * 180)) % 180
+    # Gland 1 starts at green: red and magenta are close to the H&E stain.
+    hue = int(round((1 / 3 + (index - 1) * 0.618033988749895) % 1.0 * 180)) % 180
     value = 255 if index % 2 else 200
     hsv = np.array([[[hue, 255, value]]], dtype=np.uint8)
     b, g, r = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0].tolist()
@@ -525,7 +526,7 @@ def write_previews(
                 # Thumbnails are drawn again with thicker lines and text, then shrunk.
                 emphasis = max(1.0, item.width / THUMB_WIDTH)
                 thumb = draw_overlay(image, glands, item.width, item.height, emphasis=emphasis)
-                caption = f"{item.name} ({len(glands)} glands)"
+                caption = f"{item.name} ({len(glands)} gland{'' if len(glands) == 1 else 's'})"
                 tiles.setdefault(item.split, []).append((caption, thumb))
                 counts[(source, item.split)] = counts.get((source, item.split), 0) + 1
             for split in sorted(tiles, key=_split_order):
