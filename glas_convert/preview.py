@@ -156,6 +156,14 @@ def _label_points(mask: np.ndarray) -> list[tuple[int, int]]:
     return points
 
 
+def _mark_tiny(
+    canvas: np.ndarray, centre: tuple[int, int], color: tuple[int, int, int], thickness: int
+) -> tuple[int, int]:
+    """Circle a gland too small to see; return where its number goes (beside the circle)."""
+    cv2.circle(canvas, centre, 6 * thickness, color, thickness, cv2.LINE_8)
+    return (centre[0] + 10 * thickness, centre[1] - 8 * thickness)
+
+
 def draw_overlay(
     image: np.ndarray | None,
     glands: Sequence[Gland],
@@ -190,13 +198,13 @@ def draw_overlay(
             points = _label_points(mask)
             if 0 < int(np.count_nonzero(mask)) < layout.TINY_GLAND_PX:
                 ys, xs = np.nonzero(mask)
-                centre = (int(xs.mean()), int(ys.mean()))
-                cv2.circle(canvas, centre, 6 * thickness, color, thickness, cv2.LINE_8)
-                points = [(centre[0] + 10 * thickness, centre[1] - 8 * thickness)]
+                points = [_mark_tiny(canvas, (int(xs.mean()), int(ys.mean())), color, thickness)]
         elif gland.box is not None:
             x, y, w, h = gland.box
             cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), color, thickness)
             points = [(x + w // 2, y + h // 2)]
+            if w * h < layout.TINY_GLAND_PX:
+                points = [_mark_tiny(canvas, (x + w // 2, y + h // 2), color, thickness)]
         else:
             points = []
         labels.extend((str(k), p) for p in points)

@@ -198,3 +198,9 @@ def test_preview_of_voc_keeps_holes_open(sample_dir: Path, tmp_path: Path):
     # Its rim is the inner outline of the gland around it.
     rim = holes & ~cv2.erode(holes.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     assert np.any(np.abs(drawn[rim].astype(int) - original[rim]).sum(axis=1) > 60)
+
+
+def test_tiny_box_gets_a_circle():
+    drawn = draw_overlay(blank(), [Gland(box=(100, 100, 1, 2))], 200, 200)
+    ys, xs = np.nonzero(np.all(drawn == palette_color(1), axis=2))
+    assert xs.max() - xs.min() >= 10
