@@ -9,7 +9,7 @@ GLAS ?=
 OUT ?=
 ARGS ?=
 
-.PHONY: install test lint demo bench interop clean
+.PHONY: install test lint demo bench bench-export interop clean coco voc yolo masks all validate
 
 install: $(STAMP)
 
@@ -30,9 +30,25 @@ demo: install
 	rm -rf $(DEMO_DIR)
 	$(BIN)/glas-convert synth $(DEMO_DIR)/glas-synth --count 12 --seed 0
 	$(BIN)/glas-convert info $(DEMO_DIR)/glas-synth
+	$(BIN)/glas-convert all $(DEMO_DIR)/glas-synth $(DEMO_DIR)/out --workers 2
+	$(BIN)/glas-convert validate $(DEMO_DIR)/out --source $(DEMO_DIR)/glas-synth
 
 bench: install
 	$(BIN)/python bench/bench_contours.py
+	$(BIN)/python bench/bench_export.py
+
+bench-export: install
+	$(BIN)/python bench/bench_export.py
+
+# make coco GLAS=path/to/release OUT=path/to/out [ARGS="--workers 4 ..."]
+coco voc yolo masks all: install
+	@test -n "$(GLAS)" -a -n "$(OUT)" || { echo "usage: make $@ GLAS=path/to/release OUT=path/to/out"; exit 2; }
+	$(BIN)/glas-convert $@ "$(GLAS)" "$(OUT)" $(ARGS)
+
+# make validate GLAS=path/to/release OUT=path/to/out
+validate: install
+	@test -n "$(GLAS)" -a -n "$(OUT)" || { echo "usage: make $@ GLAS=path/to/release OUT=path/to/out"; exit 2; }
+	$(BIN)/glas-convert validate "$(OUT)" --source "$(GLAS)"
 
 # Interop with the real consumers (torch, torchvision, datumaro, ultralytics, pycocotools):
 # heavy, so its own venv and not part of `make test`. On x86_64 with Python 3.11, pip takes

@@ -129,18 +129,11 @@ def synth(out: str, count: int | None, seed: int, overwrite: bool) -> None:
 def _conversion_options(func):  # type: ignore[no-untyped-def]
     """The arguments and options every conversion command shares."""
     from glas_convert.formats.common import IMAGE_FORMATS, IMAGE_MODES
-    from glas_convert.layout import SPLITS
 
     decorators = [
-        click.argument("dataset", type=click.Path(exists=True, path_type=Path)),
+        dataset_argument,
         click.argument("out", type=click.Path(path_type=Path)),
-        click.option(
-            "--split",
-            "splits",
-            multiple=True,
-            type=click.Choice(SPLITS),
-            help="Export only this split (repeatable). Default: every split.",
-        ),
+        split_option,
         click.option(
             "--images",
             type=click.Choice(IMAGE_MODES),
@@ -161,8 +154,8 @@ def _conversion_options(func):  # type: ignore[no-untyped-def]
             default=None,
             help="Worker processes. Default: every core. Output is identical for any value.",
         ),
-        click.option("--overwrite", is_flag=True, help="Replace an OUT written by glas-convert."),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary."),
+        overwrite_option,
+        quiet_option,
         click.option(
             "--tolerance",
             type=click.FloatRange(min=0.0),
@@ -176,7 +169,7 @@ def _conversion_options(func):  # type: ignore[no-untyped-def]
     return func
 
 
-def _export(dataset: Path, out: Path, formats: list[str], **options: object) -> None:
+def _export(dataset: str, out: Path, formats: list[str], **options: object) -> None:
     """Run an export and report it; library errors become one-line click errors."""
     from glas_convert.errors import GlasConvertError
     from glas_convert.export import export
@@ -204,7 +197,7 @@ def _export(dataset: Path, out: Path, formats: list[str], **options: object) -> 
     help="Exact polygons or compressed RLE in `segmentation`.",
 )
 @click.option("--indent", type=click.IntRange(min=0), default=None, help="Pretty-print JSON.")
-def coco(dataset: Path, out: Path, **options: object) -> None:
+def coco(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to COCO instance segmentation in OUT.
 
     Writes OUT/annotations/instances_{split}.json and OUT/images/{split}/.
@@ -225,7 +218,7 @@ def coco(dataset: Path, out: Path, **options: object) -> None:
     show_default=True,
     help="Paint a band of N px on gland edges with the void index 255.",
 )
-def voc(dataset: Path, out: Path, **options: object) -> None:
+def voc(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to Pascal VOC 2012 in OUT/VOCdevkit/VOC2012.
 
     Sets: train -> train, test_a -> val, test_b -> test. torchvision reads it with
@@ -248,7 +241,7 @@ def voc(dataset: Path, out: Path, **options: object) -> None:
     show_default=True,
     help="Boxes or polygons in the label files.",
 )
-def yolo(dataset: Path, out: Path, **options: object) -> None:
+def yolo(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to Ultralytics YOLO labels and data.yaml in OUT.
 
     Splits: train -> train, test_a -> val, test_b -> test.
@@ -276,7 +269,7 @@ def yolo(dataset: Path, out: Path, **options: object) -> None:
     show_default=True,
     help="Width in px of the boundary band in boundary masks.",
 )
-def masks(dataset: Path, out: Path, **options: object) -> None:
+def masks(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to PNG masks in OUT/masks/{kind}/{split}/.
 
     Example:
@@ -302,7 +295,7 @@ def masks(dataset: Path, out: Path, **options: object) -> None:
     help="Mask kind (repeatable). Default: all three.",
 )
 @click.option("--boundary-width", type=click.IntRange(min=1), default=2)
-def all_formats(dataset: Path, out: Path, **options: object) -> None:
+def all_formats(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to every format in one pass: OUT/{coco,voc,yolo,masks}.
 
     Each image is read and traced once.
@@ -322,11 +315,11 @@ def all_formats(dataset: Path, out: Path, **options: object) -> None:
     "--source",
     "source",
     required=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="The GlaS dataset OUT was converted from.",
+    type=click.Path(exists=False, path_type=str),
+    help="The GlaS dataset OUT was converted from (folder or .zip).",
 )
-@click.option("--split", "splits", multiple=True, help="Check only this split (repeatable).")
-def validate(out: Path, source: Path, splits: tuple[str, ...]) -> None:
+@split_option
+def validate(out: Path, source: str, splits: tuple[str, ...]) -> None:
     """Re-read the export in OUT and compare every gland with the source dataset.
 
     Recognizes COCO, VOC, YOLO and masks outputs (also OUT/{coco,voc,yolo,masks} from `all`).

@@ -33,6 +33,7 @@ therefore depends only on the multiset of toggles ``(c, r)`` the edges produce.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import cv2
@@ -41,20 +42,26 @@ from pycocotools import mask as coco_mask
 
 from glas_convert.model import Instance
 
-#: Where a straight edge of slope m must cross the pixel-centre column x = c + .5 for
-#: pycocotools to toggle that column at row r (worked out from its DDA, see docs/formats.md):
-#: shallow edges sample the line at x = c + .4 or c + .6, whichever is lower, and round to the
-#: nearest row; steep edges step along y. One linear cone per regime of m:
-#: (lowest m, highest m, x offset of the sample from c + .5, low and high margins on y - r).
+#: pycocotools samples a straight edge at x = c + .4 and x = c + .6 around each pixel-centre
+#: column c and toggles column c at the row nearest to the lower sample; steep edges step
+#: along y instead (worked out from its DDA; docs/formats.md). That gives, per regime of the
+#: slope m, a window for y at one sample point, linear in m, hence one cone per regime:
+#: (lowest m, highest m, (margin, x offset from c) of the window's low side, of its high side).
 _SLOPE_REGIMES = (
-    (0.0, 1.0, -0.1, -0.5, 0.5),  # 0 <= m <= 1: y(c + .4) - r in [-.5, .5)
-    (-1.0, 0.0, 0.1, -0.5, 0.5),  # -1 <= m <= 0: y(c + .6) - r in [-.5, .5)
-    (1.0, np.inf, 0.0, -0.4, 0.6),  # m >= 1: y(c + .5) - r in (-.4, .6]
-    (-np.inf, -1.0, 0.0, -0.4, 0.6),  # m <= -1: y(c + .5) - r in [-.4, .6)
+    (0.0, 1.0, (-0.5, 0.4), (0.5, 0.4)),  # 0 <= m <= 1: y(c + .4) - r in [-.5, .5)
+    (-1.0, 0.0, (-0.5, 0.6), (0.5, 0.6)),  # -1 <= m <= 0: y(c + .6) - r in [-.5, .5)
+    (1.0, np.inf, (-0.4, 0.5), (0.6, 0.5)),  # m >= 1: y(c + .5) - r in (-.4, .6]
+    (-np.inf, -1.0, (-0.4, 0.5), (0.6, 0.5)),  # m <= -1: y(c + .5) - r in [-.4, .6)
 )
 _EPSILON = 1e-9
-#: How many crack edges one straight edge may replace.
-_MAX_RUN = 48
+#: pycocotools (2.0.11) calls np.array(copy=False) in decode; numpy 2 warns about it.
+_PYCOCOTOOLS_NUMPY2_WARNING = "__array__ implementation doesn't accept a copy keyword"
+#: How many horizontal crack edges one straight edge may replace: a first, short look for
+#: every point, then a longer one where the first was not enough.
+_SHORT_RUN = 6
+#: Start points per batch of the cone test.
+_CHUNK = 8192
+_MAX_RUN = 24
 #: pycocotools' upsampling factor in rleFrPoly.
 _SCALE = 5
 
@@ -243,6 +250,73 @@ def dda_toggles(
 # Compaction: crack rings -> few straight edges that produce the same toggles.
 
 
+class _EdgeGeometry:
+    """Horizontal crack edges of a batch of unrolled rings, for the cone test."""
+
+    def __init__(self, unrolled: np.ndarray, horizontal: np.ndarray, last_of_ring: np.ndarray):
+        self.unrolled = unrolled
+        self.horizontal = horizontal
+        self.last_of_ring = last_of_ring
+        a, b = unrolled[horizontal], unrolled[horizontal + 1]
+        self.row = a[:, 1].astype(np.float64)
+        self.direction = np.sign(b[:, 0] - a[:, 0])
+        self.col_first = np.minimum(a[:, 0], b[:, 0]).astype(np.float64)
+        self.col_last = np.maximum(a[:, 0], b[:, 0]).astype(np.float64) - 1
+
+    def reach(self, starts: np.ndarray, run: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each start point, how many crack edges one exact straight edge can replace.
+
+        Looks ``run`` horizontal edges ahead. Also says where the cone is still open after them.
+        """
+        # Arrays are (run, starts): numpy accumulates fastest along the first axis.
+        count = self.horizontal.size
+        first = np.searchsorted(self.horizontal, starts)
+        h_index = first[None, :] + np.arange(run)[:, None]
+        h_clipped = np.minimum(h_index, count - 1)
+        edge = self.horizontal[h_clipped]
+        last = self.last_of_ring[starts][None, :]
+        usable = (h_index < count) & (edge < last)
+        ax = self.unrolled[starts, 0].astype(np.float64)[None, :]
+        ay = self.unrolled[starts, 1].astype(np.float64)[None, :]
+        direction = np.where(usable, self.direction[h_clipped], 0)
+        monotone = np.logical_and.accumulate(usable & (direction == direction[:1]), axis=0)
+        rise = self.row[h_clipped] - ay
+        near = self.col_first[h_clipped] - ax
+        far = self.col_last[h_clipped] - ax
+        backward = direction[0] < 0
+        # Candidate ends: the end of each horizontal edge, and the end of the vertical edge
+        # after it (which adds no toggles, so the same cone applies).
+        ends = np.stack([edge + 1, edge + 2])  # (2, run, starts)
+        ends_ok = monotone[None] & (ends <= last[None])
+        ends = np.minimum(ends, last[None])
+        end_xy = self.unrolled[ends]
+        dx = end_xy[..., 0] - ax[None]
+        slope = (end_xy[..., 1] - ay[None]) / np.where(dx == 0, 1.0, dx)
+        fits = np.zeros(ends.shape, dtype=bool)
+        still_open = np.zeros(starts.size, dtype=bool)
+        for regime_low, regime_high, low_sample, high_sample in _SLOPE_REGIMES:
+            # y(x) = ay + m (x - ax) >= r + margin bounds m from below when x > ax, from above
+            # when x < ax: a backward chain swaps which constraint gives which bound.
+            low_margin = np.where(backward, high_sample[0], low_sample[0])
+            low_offset = np.where(backward, high_sample[1], low_sample[1])
+            high_margin = np.where(backward, low_sample[0], high_sample[0])
+            high_offset = np.where(backward, low_sample[1], high_sample[1])
+            lower = np.full(h_index.shape, regime_low)
+            upper = np.full(h_index.shape, regime_high)
+            # The bounds are monotone in x on each side of the start point, so an edge's
+            # first and last columns bound the whole edge.
+            for offset in (near, far):
+                np.maximum(lower, (rise + low_margin) / (offset + low_offset), out=lower)
+                np.minimum(upper, (rise + high_margin) / (offset + high_offset), out=upper)
+            np.maximum.accumulate(lower, axis=0, out=lower)
+            np.minimum.accumulate(upper, axis=0, out=upper)
+            fits |= (slope > lower + _EPSILON) & (slope < upper - _EPSILON)
+            still_open |= (lower[-1] < upper[-1]) & monotone[-1]
+        valid = fits & ends_ok
+        span = np.where(valid, ends - starts, 1)
+        return span.max(axis=(0, 1)), still_open
+
+
 def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Replace runs of crack edges by single straight edges, for a batch of closed rings."""
     lengths = np.diff(offsets)
@@ -260,58 +334,25 @@ def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     total = unrolled.shape[0]
     last_of_ring = np.repeat(open_offsets[1:] - 1, lengths + 1)
 
-    # Edge j: unrolled[j] -> unrolled[j + 1] (meaningless at a ring's last point).
-    start = unrolled
-    end = np.vstack([unrolled[1:], unrolled[-1:]])
-    step = end - start
-    horizontal = (step[:, 1] == 0) & (step[:, 0] != 0)
-    direction = np.sign(step[:, 0])
-    row = start[:, 1]
-    col_first = np.minimum(start[:, 0], end[:, 0])
-    col_last = np.maximum(start[:, 0], end[:, 0]) - 1
-
-    run = min(_MAX_RUN, int(lengths.max()))
-    offsets_k = np.arange(run)
-    edge_index = np.arange(total)[:, None] + offsets_k[None, :]  # (total, run)
-    in_ring = edge_index < last_of_ring[:, None]
-    edge_index = np.minimum(edge_index, total - 1)
-
-    ax = start[:, 0:1].astype(np.float64)
-    ay = start[:, 1:2].astype(np.float64)
-    e_h = horizontal[edge_index] & in_ring
-    e_row = row[edge_index].astype(np.float64)
-    e_dir = np.where(e_h, direction[edge_index], 0)
-    monotone = ~(
-        np.logical_or.accumulate(e_dir > 0, axis=1) & np.logical_or.accumulate(e_dir < 0, axis=1)
-    )
-    target = np.minimum(np.arange(total)[:, None] + offsets_k[None, :] + 1, total - 1)
-    bx = unrolled[target, 0] - ax
-    by = unrolled[target, 1] - ay
-    slope = by / np.where(bx == 0, 1.0, bx)
-    fits = np.zeros(edge_index.shape, dtype=bool)
-    for regime_low, regime_high, shift, low_margin, high_margin in _SLOPE_REGIMES:
-        lower = np.full(edge_index.shape, regime_low)
-        upper = np.full(edge_index.shape, regime_high)
-        # The bounds are monotone in x on each side of the start point, so an edge's first
-        # and last columns bound the whole edge.
-        for col in (col_first[edge_index], col_last[edge_index]):
-            divisor = col + (0.5 + shift) - ax
-            low_bound = (e_row + low_margin - ay) / divisor
-            high_bound = (e_row + high_margin - ay) / divisor
-            forward = divisor > 0
-            lo = np.where(forward, low_bound, high_bound)
-            hi = np.where(forward, high_bound, low_bound)
-            lower = np.where(e_h, np.maximum(lower, lo), lower)
-            upper = np.where(e_h, np.minimum(upper, hi), upper)
-        lower = np.maximum.accumulate(lower, axis=1)
-        upper = np.minimum.accumulate(upper, axis=1)
-        fits |= (slope > lower + _EPSILON) & (slope < upper - _EPSILON)
-    valid = in_ring & monotone & (bx != 0) & fits
-    valid[:, 0] = in_ring[:, 0]  # a single crack edge is always exact
-    valid &= (np.arange(total) < last_of_ring)[:, None]
-    reach = run - np.argmax(valid[:, ::-1], axis=1)
-    reach = np.where(valid.any(axis=1), reach, 0)
-    jump = np.arange(total) + reach  # a ring's last point jumps to itself
+    # Crack rings alternate horizontal and vertical edges; only horizontal ones toggle pixels.
+    step_x = np.diff(unrolled[:, 0], append=unrolled[-1, 0])
+    horizontal = np.flatnonzero((step_x != 0) & (np.arange(total) < last_of_ring))
+    if horizontal.size == 0:
+        return points, offsets
+    geometry = _EdgeGeometry(unrolled, horizontal, last_of_ring)
+    starts = np.flatnonzero(np.arange(total) < last_of_ring)
+    # Most runs are short: test a few horizontal edges ahead for every start, then many more
+    # only for the starts whose cone was still open at the end of the first window.
+    reach = np.empty(starts.size, dtype=np.int64)
+    for chunk in range(0, starts.size, _CHUNK):  # chunks keep the temporaries in cache
+        part = starts[chunk : chunk + _CHUNK]
+        short, still_open = geometry.reach(part, _SHORT_RUN)
+        if still_open.any():
+            longer, _ = geometry.reach(part[still_open], _MAX_RUN)
+            short[still_open] = np.maximum(short[still_open], longer)
+        reach[chunk : chunk + _CHUNK] = short
+    jump = np.arange(total)
+    jump[starts] += reach  # a ring's last point jumps to itself
 
     # Follow the jumps from each ring's first point (pointer doubling).
     chosen = np.zeros(total, dtype=bool)
@@ -439,12 +480,19 @@ def _simplify(ring: np.ndarray, tolerance: float) -> np.ndarray:
     return approx if approx.shape[0] >= 3 else ring.astype(np.float64)
 
 
+def decode_rle(rle: dict | list) -> np.ndarray:
+    """``pycocotools.mask.decode``, without the DeprecationWarning it raises under numpy 2."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_PYCOCOTOOLS_NUMPY2_WARNING)
+        return coco_mask.decode(rle)
+
+
 def rasterize_polygons(polygons: Sequence[np.ndarray], height: int, width: int) -> np.ndarray:
     """Rasterize pixel-corner polygons with pycocotools: a ``(height, width)`` uint8 mask."""
     flat = [np.asarray(p, dtype=np.float64).ravel().tolist() for p in polygons]
     flat = [p + p[:2] if len(p) == 4 else p for p in flat]  # pycocotools reads 4 numbers as a box
     rles = coco_mask.frPyObjects(flat, height, width)
-    return coco_mask.decode(coco_mask.merge(rles))
+    return decode_rle(coco_mask.merge(rles))
 
 
 def extract_instances(

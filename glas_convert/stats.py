@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from glas_convert import layout
+from glas_convert.contours import label_extents
 from glas_convert.model import Sample
 
 
@@ -34,27 +35,13 @@ class GlandStats:
 def gland_stats(label_map: np.ndarray) -> tuple[GlandStats, ...]:
     """Figures of every non-zero label of ``label_map``, in label order.
 
-    Boxes come from one sorted pass over the gland pixels; parts and holes are counted on each
-    label's box crop only, never on the whole image.
+    Boxes come from the contour core's one pass over the map; parts and holes are counted on
+    each label's box crop only, never on the whole image.
     """
     if label_map.ndim != 2:
         raise ValueError(f"label_map: expected a 2-D array, got shape {label_map.shape}")
     height, width = label_map.shape
-    flat = label_map.ravel()
-    index = np.flatnonzero(flat)
-    if index.size == 0:
-        return ()
-    values = flat[index]
-    order = np.argsort(values, kind="stable")
-    values, index = values[order], index[order]
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    rows, cols = np.divmod(index, width)
-    labels = values[starts]
-    areas = np.diff(np.r_[starts, values.size])
-    y0 = np.minimum.reduceat(rows, starts)
-    y1 = np.maximum.reduceat(rows, starts)
-    x0 = np.minimum.reduceat(cols, starts)
-    x1 = np.maximum.reduceat(cols, starts)
+    labels, areas, x0, y0, x1, y1 = label_extents(label_map)
     result = []
     for i, label in enumerate(labels.tolist()):
         crop = label_map[y0[i] : y1[i] + 1, x0[i] : x1[i] + 1] == label

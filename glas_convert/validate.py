@@ -162,7 +162,7 @@ def _check_coco(
     samples: Sequence[Sample],
     glands: dict[str, list[np.ndarray]],
     checks: dict[str, _Checker],
-) -> None:  # noqa: E501
+) -> None:
     by_name: dict[str, tuple[dict, list[dict]]] = {}  # type: ignore[type-arg]
     for path in sorted((root / "annotations").glob("instances_*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -217,7 +217,7 @@ def _check_voc(
     samples: Sequence[Sample],
     glands: dict[str, list[np.ndarray]],
     checks: dict[str, _Checker],
-) -> None:  # noqa: E501
+) -> None:
     voc = root / VOC_ROOT
     for sample in samples:
         source = glands[sample.name]
@@ -235,7 +235,11 @@ def _check_voc(
         written = [(obj == k + 1, box) for k, box in enumerate(boxes)]
         compare_mask = _mask_compare(valid)
 
-        def compare(src: np.ndarray, got: tuple, compare_mask=compare_mask) -> tuple[bool, float]:  # type: ignore[type-arg,no-untyped-def]  # noqa: E501
+        def compare(
+            src: np.ndarray,
+            got: tuple,  # type: ignore[type-arg]
+            compare_mask=compare_mask,  # binds this image's void mask
+        ) -> tuple[bool, float]:
             mask, box = got
             exact, iou = compare_mask(src, mask)
             return exact and tuple(box) == _extent(src), iou
@@ -248,7 +252,7 @@ def _check_yolo(
     samples: Sequence[Sample],
     glands: dict[str, list[np.ndarray]],
     checks: dict[str, _Checker],
-) -> None:  # noqa: E501
+) -> None:
     for sample in samples:
         source = glands[sample.name]
         path = root / "labels" / sample.split / f"{sample.name}.txt"
@@ -286,7 +290,7 @@ def _check_masks(
     samples: Sequence[Sample],
     glands: dict[str, list[np.ndarray]],
     checks: dict[str, _Checker],
-) -> None:  # noqa: E501
+) -> None:
     masks = root / "masks"
     for sample in samples:
         source = glands[sample.name]
@@ -316,7 +320,7 @@ _CHECKERS = {"coco": _check_coco, "voc": _check_voc, "yolo": _check_yolo, "masks
 
 def validate(
     out: Path | str, source: object, *, splits: Sequence[str] | None = None
-) -> ValidationReport:  # noqa: E501
+) -> ValidationReport:
     """Compare the export in ``out`` with ``source`` (a dataset path or a read Dataset)."""
     out = Path(out)
     if not out.is_dir():
