@@ -91,7 +91,10 @@ class PreviewSummary:
     warnings: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
-        return [f"{src} {split}: {n} images" for (src, split), n in self.images.items()]
+        return [
+            f"{src} {split}: {n} image{'' if n == 1 else 's'}"
+            for (src, split), n in self.images.items()
+        ]
 
 
 # --------------------------------------------------------------------------------------------
