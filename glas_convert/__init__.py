@@ -59,6 +59,7 @@ _MODULE_OF = {
     "DatasetError": "glas_convert.errors",
     "AnnotationError": "glas_convert.errors",
     "GradeCsvError": "glas_convert.errors",
+    "OptionError": "glas_convert.errors",
     "OutputError": "glas_convert.errors",
 }
 
@@ -89,6 +90,7 @@ __all__ = [
     "DatasetError",
     "AnnotationError",
     "GradeCsvError",
+    "OptionError",
     "OutputError",
 ]
 
@@ -101,6 +103,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         DatasetError,
         GlasConvertError,
         GradeCsvError,
+        OptionError,
         OutputError,
     )
     from glas_convert.export import ExportSummary, annotate, export

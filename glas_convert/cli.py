@@ -1,18 +1,23 @@
 """The command line: thin commands that call the library and turn its errors into one line.
 
-Exit codes: 0 ok, 1 data error (bad input, unsafe output), 2 usage error.
+Exit codes: 0 ok, 1 data error (bad input, unsafe or unwritable output), 2 usage error (unknown
+option, bad value, conflicting options), 130 interrupted (Ctrl-C or SIGTERM). See
+docs/guarantees.md.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
+from types import FrameType
 
 import click
 
 from glas_convert import __version__, defaults
 from glas_convert.cli_options import (
     dataset_argument,
+    echo_warnings,
     handle_errors,
     json_option,
     open_dataset,
@@ -20,7 +25,12 @@ from glas_convert.cli_options import (
     quiet_option,
     split_option,
 )
-from glas_convert.stats import dataset_info, format_info
+from glas_convert.stats import (
+    dataset_distributions,
+    dataset_info,
+    format_distributions,
+    format_info,
+)
 from glas_convert.synth import write_synthetic_dataset
 
 
@@ -55,6 +65,39 @@ def info(dataset: str, splits: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(figures, indent=2, sort_keys=True))
     else:
         click.echo(format_info(figures))
+
+
+@cli.command()
+@dataset_argument
+@split_option
+@json_option
+@click.option(
+    "--histogram",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Also draw the histograms of gland area and glands per image to this PNG file.",
+)
+@handle_errors
+def stats(dataset: str, splits: tuple[str, ...], as_json: bool, histogram: str | None) -> None:
+    """Show distributions of gland area and glands per image, overall, per split and per grade.
+
+    Quantiles p0 (min), p10, p25, p50 (median), p75, p90, p100 (max) and the mean; with --json
+    also the histograms (area in bins of powers of two, pixels). Grades are the GlaS grade
+    (benign, malignant) and the Sirinukunwattana grade from Grade.csv.
+
+    Example:
+
+        glas-convert stats Warwick_QU_Dataset --json --histogram out/glands.png
+    """
+    figures = dataset_distributions(open_dataset(dataset, splits))
+    if histogram:
+        from glas_convert.histogram import write_histogram
+
+        write_histogram(histogram, figures)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, sort_keys=True))
+    else:
+        click.echo(format_distributions(figures))
 
 
 @cli.command()
@@ -134,16 +177,13 @@ def _conversion_options(func):  # type: ignore[no-untyped-def]
     return func
 
 
+@handle_errors
 def _export(dataset: str, out: Path, formats: list[str], **options: object) -> None:
     """Run an export and report it; library errors become one-line click errors."""
-    from glas_convert.errors import GlasConvertError
     from glas_convert.export import export
 
     splits = options.pop("splits") or None
-    try:
-        summary = export(dataset, out, formats, splits=splits, **options)  # type: ignore[arg-type]
-    except GlasConvertError as exc:
-        raise click.ClickException(str(exc)) from exc
+    summary = export(dataset, out, formats, splits=splits, **options)  # type: ignore[arg-type]
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not options.get("quiet"):
@@ -315,6 +355,7 @@ def all_formats(dataset: str, out: Path, **options: object) -> None:
     help="The GlaS dataset OUT was converted from (folder or .zip).",
 )
 @split_option
+@handle_errors
 def validate(out: Path, source: str, splits: tuple[str, ...]) -> None:
     """Re-read the export in OUT and compare every gland with the source dataset.
 
@@ -325,18 +366,80 @@ def validate(out: Path, source: str, splits: tuple[str, ...]) -> None:
 
         glas-convert validate out/coco --source Warwick_QU_Dataset
     """
-    from glas_convert.errors import GlasConvertError
     from glas_convert.validate import validate as run_validate
 
-    try:
-        report = run_validate(out, source, splits=list(splits) or None)
-    except GlasConvertError as exc:
-        raise click.ClickException(str(exc)) from exc
+    report = run_validate(out, source, splits=list(splits) or None)
     for line in report.lines():
         click.echo(line)
     if not report.ok:
         raise click.ClickException(f"{out}: the export does not match {source}")
 
 
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, path_type=str))
+@click.option(
+    "--out", required=True, type=click.Path(path_type=str), help="Folder to write the PNGs to."
+)
+@split_option
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Draw at most this many images per split. Default: all.",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["coco", "voc", "yolo", "masks"]),
+    help="Draw only this format of an export (repeatable). Default: every format found.",
+)
+@overwrite_option
+@quiet_option
+@handle_errors
+def preview(
+    source: str,
+    out: str,
+    splits: tuple[str, ...],
+    limit: int | None,
+    formats: tuple[str, ...],
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Draw the glands of SOURCE on their images as PNGs in OUT, to check them by eye.
+
+    SOURCE is an export (COCO, VOC, YOLO, masks, or the folder `all` wrote): the glands are
+    read back from the exported files, as a training pipeline reads them. Or SOURCE is a raw
+    dataset: the glands are the polygons the exporters would write. Each gland has its own
+    colour, a translucent fill, its outline (holes as inner outlines) and its number.
+    Writes OUT/{source}/{split}/NAME.png and a contact sheet OUT/{source}/contact_{split}.png.
+
+    Example:
+
+        glas-convert preview out/all --out out/preview --split train --limit 8
+    """
+    from glas_convert.preview import write_previews
+
+    summary = write_previews(
+        source,
+        out,
+        splits=splits or None,
+        limit=limit,
+        sources=formats or None,
+        overwrite=overwrite,
+        quiet=quiet,
+    )
+    echo_warnings(summary.warnings)
+    for line in summary.lines():
+        click.echo(line)
+    click.echo(f"wrote previews to {out}")
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM stops a run like Ctrl-C does: it cleans up and exits 130."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     cli()

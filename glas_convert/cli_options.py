@@ -13,7 +13,7 @@ import click
 
 from glas_convert import layout
 from glas_convert.dataset import Dataset, read_dataset
-from glas_convert.errors import GlasConvertError
+from glas_convert.errors import GlasConvertError, OptionError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,15 +43,38 @@ overwrite_option = click.option(
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Show no progress bar.")
 
 
+#: Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+
+class Interrupted(click.ClickException):
+    """Ctrl-C or SIGTERM: one line, exit code 130."""
+
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self) -> None:
+        super().__init__("interrupted; nothing was written")
+
+
+def click_error(error: GlasConvertError) -> click.ClickException:
+    """The click error for a library error: a usage error (exit 2) for a bad option, else exit 1."""
+    if isinstance(error, OptionError):
+        return click.UsageError(str(error))
+    return click.ClickException(str(error))
+
+
 def handle_errors(command: F) -> F:
-    """Turn library errors into one-line click errors (exit code 1, no traceback)."""
+    """Turn library errors into one-line click errors (no traceback): exit code 2 for a bad
+    option, 1 for bad data or an unsafe output, 130 for Ctrl-C."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except GlasConvertError as e:
-            raise click.ClickException(str(e)) from e
+            raise click_error(e) from e
+        except KeyboardInterrupt as e:
+            raise Interrupted() from e
 
     return wrapper  # type: ignore[return-value]
 

@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from glas_convert.errors import GlasConvertError
 from glas_convert.model import Instance
 
 #: pycocotools samples a straight edge at x = c + .4 and x = c + .6 around each pixel-centre
@@ -65,17 +66,16 @@ _SLOPE_REGIMES = (
 _EPSILON = 1e-9
 #: pycocotools (2.0.11) calls np.array(copy=False) in decode; numpy 2 warns about it.
 _PYCOCOTOOLS_NUMPY2_WARNING = "__array__ implementation doesn't accept a copy keyword"
-#: How many horizontal crack edges one straight edge may replace: a first, short look for
-#: every point, then a longer one where the first was not enough.
-_SHORT_RUN = 6
+#: How many horizontal crack edges ahead the cone test looks: a short look from every point,
+#: then longer ones only from the points whose cone was still open.
+_RUNS = (3, 8, 24)
 #: Start points per batch of the cone test.
 _CHUNK = 8192
-_MAX_RUN = 24
 #: pycocotools' upsampling factor in rleFrPoly.
 _SCALE = 5
 
 
-class ContourError(RuntimeError):
+class ContourError(GlasConvertError):
     """The polygons of an instance do not rasterize back to its mask (a bug, never data)."""
 
 
@@ -361,12 +361,13 @@ def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     # only for the starts whose cone was still open at the end of the first window.
     reach = np.empty(starts.size, dtype=np.int64)
     for chunk in range(0, starts.size, _CHUNK):  # chunks keep the temporaries in cache
-        part = starts[chunk : chunk + _CHUNK]
-        short, still_open = geometry.reach(part, _SHORT_RUN)
-        if still_open.any():
-            longer, _ = geometry.reach(part[still_open], _MAX_RUN)
-            short[still_open] = np.maximum(short[still_open], longer)
-        reach[chunk : chunk + _CHUNK] = short
+        part = np.arange(chunk, min(chunk + _CHUNK, starts.size))
+        for run in _RUNS:  # look further ahead only where the cone is still open
+            found, still_open = geometry.reach(starts[part], run)
+            reach[part] = found if run == _RUNS[0] else np.maximum(reach[part], found)
+            part = part[still_open]
+            if part.size == 0:
+                break
     jump = np.arange(total)
     jump[starts] += reach  # a ring's last point jumps to itself
 

@@ -1,10 +1,15 @@
-"""Exceptions of glas-convert. The CLI turns each into a one-line error with exit code 1."""
+"""Exceptions of glas-convert. The CLI turns each into a one-line error: exit code 2 for an
+:class:`OptionError` (a usage error), 1 for every other one."""
 
 from __future__ import annotations
 
 
 class GlasConvertError(Exception):
     """Base class of every error glas-convert raises on purpose."""
+
+
+class OptionError(GlasConvertError, ValueError):
+    """An option has a bad value, or two options cannot be combined (the message names them)."""
 
 
 class DatasetError(GlasConvertError):

@@ -10,17 +10,21 @@ Everything is written into a temporary folder that becomes OUT only when all wen
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from glas_convert import contours, defaults, layout
-from glas_convert.errors import GlasConvertError
+from glas_convert.dataset import check_image
+from glas_convert.errors import GlasConvertError, OptionError, OutputError
 from glas_convert.formats import FORMATS
 from glas_convert.formats.coco import MASK_FORMATS, CocoWriter
 from glas_convert.formats.common import IMAGE_FORMATS, IMAGE_MODES, ImageOptions, Record
@@ -69,7 +73,7 @@ class ExportSummary:
 def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:
     if value not in choices:
         allowed = ", ".join(str(c) for c in choices)
-        raise GlasConvertError(f'{name} must be one of {allowed}; got "{value}"')
+        raise OptionError(f'{name} must be one of {allowed}; got "{value}"')
 
 
 def make_writers(
@@ -86,15 +90,15 @@ def make_writers(
 ) -> list[Any]:
     """Check the options and build one writer per format, in the order given."""
     if not formats:
-        raise GlasConvertError("formats must name at least one format")
+        raise OptionError("formats must name at least one format")
     for f in formats:
         _check_choice("format", f, FORMATS)
     if len(set(formats)) != len(formats):
-        raise GlasConvertError(f"formats must not repeat; got {list(formats)}")
+        raise OptionError(f"formats must not repeat; got {list(formats)}")
     _check_choice("--images", images, IMAGE_MODES)
     _check_choice("--image-format", image_format, IMAGE_FORMATS)
     if images in ("hardlink", "symlink") and image_format != "keep":
-        raise GlasConvertError(
+        raise OptionError(
             f"--images {images} cannot be combined with --image-format {image_format}: "
             "a link cannot convert the image"
         )
@@ -103,13 +107,13 @@ def make_writers(
     for kind in mask_kinds:
         _check_choice("--kind", kind, MASK_KINDS)
     if not mask_kinds:
-        raise GlasConvertError("--kind must name at least one mask kind")
+        raise OptionError("--kind must name at least one mask kind")
     if indent is not None and indent < 0:
-        raise GlasConvertError(f"--indent must be >= 0; got {indent}")
+        raise OptionError(f"--indent must be >= 0; got {indent}")
     if void_border < 0:
-        raise GlasConvertError(f"--void-border must be >= 0; got {void_border}")
+        raise OptionError(f"--void-border must be >= 0; got {void_border}")
     if boundary_width < 1:
-        raise GlasConvertError(f"--boundary-width must be >= 1; got {boundary_width}")
+        raise OptionError(f"--boundary-width must be >= 1; got {boundary_width}")
     opts = ImageOptions(mode=images, image_format=image_format)
     kinds = tuple(k for k in MASK_KINDS if k in mask_kinds)
     made = {
@@ -131,7 +135,13 @@ def annotate(sample: Sample, *, tolerance: float = defaults.TOLERANCE) -> Annota
 def convert_sample(
     sample: Sample, targets: Sequence[tuple[Any, Path]], *, tolerance: float = defaults.TOLERANCE
 ) -> tuple[Record, ...]:
-    """Annotate one sample and let every writer write it; one record per writer."""
+    """Check the image, annotate the sample and let every writer write it; one record per writer.
+
+    The image is fully decoded once here (:func:`~glas_convert.dataset.check_image`), whatever
+    ``--images`` and ``--image-format`` say, so a truncated image fails the run instead of being
+    copied as it is.
+    """
+    check_image(sample).close()
     item = annotate(sample, tolerance=tolerance)
     return tuple(writer.write_sample(out_dir, item) for writer, out_dir in targets)
 
@@ -146,9 +156,29 @@ class _Job:
 _JOB: _Job | None = None
 
 
-def _init_worker(job: _Job) -> None:
+#: Linux prctl() option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _init_worker(job: _Job, parent: int) -> None:
+    """Worker set-up: the job, no Ctrl-C of its own, and no life beyond the main process."""
     global _JOB
     _JOB = job
+    # Ctrl-C reaches the whole process group; only the main process handles it (and cleans up).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool may terminate() its workers
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this worker when the main process dies (say, SIGKILLed)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != parent:  # the parent died before prctl() took effect
+        os._exit(1)  # pragma: no cover - a race of microseconds
 
 
 def _run_one(index: int) -> tuple[Record, ...]:
@@ -178,11 +208,15 @@ def run_samples(job: _Job, *, workers: int, quiet: bool = False) -> Iterator[tup
         max_workers=min(workers, count),
         mp_context=_pool_context(),
         initializer=_init_worker,
-        initargs=(job,),
+        initargs=(job, os.getpid()),
     )
     try:
         results: Iterable[tuple[Record, ...]] = executor.map(_run_one, range(count))
         yield from progress(results, desc="converting", total=count, quiet=quiet)
+    except BrokenProcessPool as exc:
+        raise GlasConvertError(
+            "a worker process died (killed, or out of memory?); the run was stopped"
+        ) from exc
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
@@ -193,6 +227,39 @@ def _select(samples: Sequence[Sample], splits: Sequence[str] | None) -> tuple[Sa
     for s in splits:
         _check_choice("--split", s, layout.SPLITS)
     return tuple(s for s in samples if s.split in splits)
+
+
+def _write_all(
+    writers: Sequence[Any],
+    tmp: Path,
+    present: Sequence[str],
+    samples: tuple[Sample, ...],
+    tolerance: float,
+    workers: int | None,
+    quiet: bool,
+) -> list[list[Record]]:
+    """Write every format into ``tmp``; the records of each writer, in sample order."""
+    nested = len(writers) > 1
+    targets = tuple((w, tmp / w.name if nested else tmp) for w in writers)
+    for writer, out_dir in targets:
+        writer.prepare(out_dir, present)
+    job = _Job(samples=samples, targets=targets, tolerance=tolerance)
+    per_writer: list[list[Record]] = [[] for _ in writers]
+    for records in run_samples(job, workers=workers or os.cpu_count() or 1, quiet=quiet):
+        for bucket, record in zip(per_writer, records, strict=True):
+            bucket.append(record)
+    for (writer, out_dir), records in zip(targets, per_writer, strict=True):
+        writer.finish(out_dir, records)
+    return per_writer
+
+
+def _write_error(exc: OSError, tmp: Path, out: Path) -> OutputError:
+    """A one-line error for a failed write, naming the file as it would have been in OUT."""
+    where = str(exc.filename) if exc.filename else str(out)
+    if where.startswith(str(tmp)):
+        where = str(out) + where[len(str(tmp)) :]
+    reason = exc.strerror or str(exc)
+    return OutputError(f"cannot write ({reason}); nothing was written to {out}", path=where)
 
 
 def _count_files(root: Path) -> int:
@@ -236,9 +303,9 @@ def export(
         boundary_width=boundary_width,
     )
     if workers is not None and workers < 1:
-        raise GlasConvertError(f"--workers must be >= 1; got {workers}")
+        raise OptionError(f"--workers must be >= 1; got {workers}")
     if tolerance < 0:
-        raise GlasConvertError(f"--tolerance must be >= 0; got {tolerance}")
+        raise OptionError(f"--tolerance must be >= 0; got {tolerance}")
     if isinstance(dataset, (str, os.PathLike)):
         from glas_convert.dataset import read_dataset
 
@@ -250,18 +317,16 @@ def export(
     present += sorted({x.split for x in samples} - set(present))
     out = Path(out)
     warnings = list(getattr(dataset, "warnings", ()))
-    with atomic_output(out, dataset_root=dataset.root, overwrite=overwrite) as tmp:  # type: ignore[attr-defined]
-        nested = len(writers) > 1
-        targets = tuple((w, tmp / w.name if nested else tmp) for w in writers)
-        for writer, out_dir in targets:
-            writer.prepare(out_dir, present)
-        job = _Job(samples=samples, targets=targets, tolerance=tolerance)
-        per_writer: list[list[Record]] = [[] for _ in writers]
-        for records in run_samples(job, workers=workers or os.cpu_count() or 1, quiet=quiet):
-            for bucket, record in zip(per_writer, records, strict=True):
-                bucket.append(record)
-        for (writer, out_dir), records in zip(targets, per_writer, strict=True):
-            writer.finish(out_dir, records)
+    with atomic_output(
+        out,
+        dataset_root=dataset.root,  # type: ignore[attr-defined]
+        overwrite=overwrite,
+        warnings=warnings,
+    ) as tmp:
+        try:
+            per_writer = _write_all(writers, tmp, present, samples, tolerance, workers, quiet)
+        except OSError as exc:
+            raise _write_error(exc, tmp, out) from exc
         files = _count_files(tmp) + 1  # + the marker, written on success
     metas = [r.meta for r in per_writer[0]]
     fell_back = sum(1 for bucket in per_writer for r in bucket if r.meta.link_fell_back)

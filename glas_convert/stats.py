@@ -9,7 +9,7 @@ gland) inside a gland's box that does not reach the box's border.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -113,10 +113,22 @@ def _count(values: Iterable[str | None]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def dataset_info(samples: Iterable[Sample]) -> dict[str, object]:
-    """The figures ``glas-convert info`` shows: per image, per split and in total."""
+def dataset_glands(samples: Iterable[Sample]) -> dict[str, tuple[GlandStats, ...]]:
+    """:func:`gland_stats` of every sample, by name (each label map is read once)."""
+    return {s.name: gland_stats(s.load_label_map()) for s in samples}
+
+
+def dataset_info(
+    samples: Iterable[Sample], glands: dict[str, tuple[GlandStats, ...]] | None = None
+) -> dict[str, object]:
+    """The figures ``glas-convert info`` shows: per image, per split and in total.
+
+    ``glands`` is :func:`dataset_glands` of ``samples`` when the caller has it already.
+    """
     samples = tuple(samples)
-    facts = {s.name: image_facts(s, gland_stats(s.load_label_map())) for s in samples}
+    if glands is None:
+        glands = dataset_glands(samples)
+    facts = {s.name: image_facts(s, glands[s.name]) for s in samples}
     splits = {}
     for split in layout.SPLITS:
         members = [s for s in samples if s.split == split]
@@ -127,6 +139,105 @@ def dataset_info(samples: Iterable[Sample]) -> dict[str, object]:
         "splits": splits,
         "total": summarize(samples, facts),
     }
+
+
+#: Quantiles reported for each distribution, as percentages.
+QUANTILES = (0, 10, 25, 50, 75, 90, 100)
+#: Bin edges of the gland area histograms, in pixels: powers of two from 1 to 2**17.
+AREA_BIN_EDGES = tuple(2**k for k in range(18))
+
+
+def describe(values: Sequence[int]) -> dict[str, object]:
+    """Count, mean and quantiles (``p0`` .. ``p100``, linear interpolation) of ``values``."""
+    if not values:
+        return {"count": 0, "mean": None, **{f"p{q}": None for q in QUANTILES}}
+    array = np.asarray(values, dtype=np.float64)
+    quantiles = np.percentile(array, QUANTILES)
+    return {
+        "count": int(array.size),
+        "mean": round(float(array.mean()), 3),
+        **{f"p{q}": round(float(v), 3) for q, v in zip(QUANTILES, quantiles, strict=True)},
+    }
+
+
+def area_histogram(areas: Sequence[int]) -> dict[str, list[int]]:
+    """Gland areas binned by :data:`AREA_BIN_EDGES`: ``[edge_k, edge_k+1)``, the last bin open."""
+    edges = np.asarray(AREA_BIN_EDGES)
+    index = np.searchsorted(edges, np.asarray(areas, dtype=np.int64), side="right") - 1
+    counts = np.bincount(np.clip(index, 0, len(edges) - 1), minlength=len(edges))
+    return {"edges": list(AREA_BIN_EDGES), "counts": counts.tolist()}
+
+
+def count_histogram(counts: Sequence[int]) -> dict[str, list[int]]:
+    """How many images have 0, 1, 2, ... glands, up to the largest count."""
+    tally = np.bincount(np.asarray(counts, dtype=np.int64), minlength=1)
+    return {"glands": list(range(tally.size)), "images": tally.tolist()}
+
+
+def _distribution(samples: Sequence[Sample], glands: dict[str, tuple[GlandStats, ...]]) -> dict:
+    areas = [g.area for s in samples for g in glands[s.name]]
+    per_image = [len(glands[s.name]) for s in samples]
+    return {
+        "images": len(samples),
+        "gland_area_px": {**describe(areas), "histogram": area_histogram(areas)},
+        "glands_per_image": {**describe(per_image), "histogram": count_histogram(per_image)},
+    }
+
+
+def dataset_distributions(
+    samples: Iterable[Sample], glands: dict[str, tuple[GlandStats, ...]] | None = None
+) -> dict[str, object]:
+    """Distributions of gland area and of glands per image: in total, per split, per grade.
+
+    Images without a Grade.csv row are grouped under ``unknown``.
+    """
+    samples = tuple(samples)
+    if glands is None:
+        glands = dataset_glands(samples)
+    out: dict[str, object] = {"total": _distribution(samples, glands)}
+    out["splits"] = {
+        split: _distribution([s for s in samples if s.split == split], glands)
+        for split in layout.SPLITS
+        if any(s.split == split for s in samples)
+    }
+    for key in ("grade_glas", "grade_sirinukunwattana"):
+        groups: dict[str, list[Sample]] = {}
+        for s in samples:
+            grade = getattr(s.tags, key) if s.tags else None
+            groups.setdefault(grade or "unknown", []).append(s)
+        out[key] = {g: _distribution(groups[g], glands) for g in sorted(groups)}
+    return out
+
+
+def format_distributions(distributions: dict) -> str:
+    """:func:`dataset_distributions` as a table: one row per group."""
+    rows = [("group", "images", "glands", "area p0", "p25", "p50", "p75", "p100", "mean")]
+    rows[0] += ("glands/img p0", "p50", "p100", "mean")
+    groups = [("total", distributions["total"])]
+    groups += [(f"split {k}", v) for k, v in distributions["splits"].items()]
+    for key, title in (("grade_glas", "GlaS"), ("grade_sirinukunwattana", "Sirinukunwattana")):
+        groups += [(f"{title}: {k}", v) for k, v in distributions[key].items()]
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "-"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    for name, d in groups:
+        a, n = d["gland_area_px"], d["glands_per_image"]
+        rows.append(
+            (name, cell(d["images"]), cell(a["count"]))
+            + tuple(cell(a[k]) for k in ("p0", "p25", "p50", "p75", "p100", "mean"))
+            + tuple(cell(n[k]) for k in ("p0", "p50", "p100", "mean"))
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    )
 
 
 _COLUMNS = (

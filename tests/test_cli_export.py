@@ -19,7 +19,7 @@ def test_every_command_has_help_with_an_example(command):
     assert f"glas-convert {command}" in result.output
 
 
-def test_conflicting_options_are_one_line_errors(tmp_path):
+def test_conflicting_options_are_usage_errors_naming_both(tmp_path):
     result = CliRunner().invoke(
         cli,
         [
@@ -32,7 +32,7 @@ def test_conflicting_options_are_one_line_errors(tmp_path):
             "jpg",
         ],
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "--images symlink cannot be combined with --image-format jpg" in result.output
     assert "Traceback" not in result.output
 

@@ -212,3 +212,23 @@ def test_synthetic_glands_are_exact(synth_dir):
     for sample in read_dataset(synth_dir).samples:
         label_map = sample.load_label_map()
         assert_exact(label_map, contours.extract_instances(label_map, verify=True))
+
+
+def test_verification_catches_a_wrong_polygon(monkeypatch):
+    # The pycocotools re-check is a real guard: a polygon shifted by one pixel is refused.
+    real = contours._assemble
+
+    def shifted(traced, compact, *, verify):
+        return real(traced, [ring + 1 for ring in compact], verify=verify)
+
+    monkeypatch.setattr(contours, "_assemble", shifted)
+    label_map = grid("000 011 011")
+    with pytest.raises(contours.ContourError, match="label 1: polygons do not rasterize back"):
+        contours.extract_instances(label_map, verify=True)
+
+
+def test_int32_label_values_and_labels_in_any_order():
+    label_map = np.array([[0, 70000, 70000], [5, 0, 70000], [5, 5, 0]], dtype=np.int32)
+    instances = contours.extract_instances(label_map, verify=True)
+    assert [i.label for i in instances] == [5, 70000]
+    assert_exact(label_map, instances)

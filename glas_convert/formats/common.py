@@ -74,15 +74,18 @@ def image_file_name(sample: Sample, image_format: str) -> str:
     return f"{sample.name}.{image_format}"
 
 
-def encode_image(data: bytes, image_format: str) -> bytes:
-    """Re-encode image bytes as PNG or JPEG (deterministic for equal input)."""
+def encode_image(data: bytes, image_format: str, *, path: object = None) -> bytes:
+    """Re-encode image bytes as PNG or JPEG (deterministic for equal input).
+
+    ``path`` names the source image in error messages.
+    """
     pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None:
-        raise OutputError("cannot decode image to convert it")
+        raise OutputError(f"cannot decode the image to convert it to {image_format}", path=path)
     params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if image_format == "jpg" else []
     ok, buf = cv2.imencode("." + image_format, pixels, params)
     if not ok:
-        raise OutputError(f"cannot encode image as {image_format}")
+        raise OutputError(f"cannot encode the image as {image_format}", path=path)
     return buf.tobytes()
 
 
@@ -91,7 +94,8 @@ def place_image(sample: Sample, dest: Path, options: ImageOptions) -> bool:
     if options.mode == "none":
         return False
     if options.image_format != "keep" and sample.image_suffix != "." + options.image_format:
-        dest.write_bytes(encode_image(sample.read_image_bytes(), options.image_format))
+        data = encode_image(sample.read_image_bytes(), options.image_format, path=sample.image_path)
+        dest.write_bytes(data)
         return False
     source = Path(sample.image_path)
     if options.mode == "symlink":

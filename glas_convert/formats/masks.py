@@ -100,7 +100,11 @@ class MasksWriter:
             if kind == "semantic":
                 write_palette_png(path, semantic_mask(dense))
             elif kind == "instance":
-                write_uint16_png(path, instance_png_values(dense))
+                try:
+                    values = instance_png_values(dense)
+                except OutputError as exc:
+                    raise OutputError(str(exc), path=sample.annotation_path) from exc
+                write_uint16_png(path, values)
             else:
                 write_palette_png(path, boundary_mask(dense, self.boundary_width))
         file_name = image_file_name(sample, self.images.image_format)

@@ -151,7 +151,10 @@ class VocWriter:
         sample = item.sample
         root = out_dir / VOC_ROOT
         file_name = image_file_name(sample, self.images.image_format)
-        cls, obj = voc_masks(item.label_map, item.instances, void_border=self.void_border)
+        try:
+            cls, obj = voc_masks(item.label_map, item.instances, void_border=self.void_border)
+        except OutputError as exc:
+            raise OutputError(str(exc), path=sample.annotation_path) from exc
         fell_back = place_image(sample, root / "JPEGImages" / file_name, self.images)
         with open(root / "Annotations" / f"{sample.name}.xml", "w", encoding="utf-8") as f:
             f.write(voc_annotation_xml(sample, file_name, item.instances))
