@@ -105,7 +105,7 @@ def stats(dataset: str, splits: tuple[str, ...], as_json: bool, histogram: str |
 @click.option(
     "--count",
     type=click.IntRange(min=3),
-    default=None,
+    default=defaults.SYNTH_COUNT,
     help="Total images, split 85:60:20 like the release. Default: 165.",
 )
 @click.option(

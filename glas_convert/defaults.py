@@ -26,5 +26,7 @@ VOID_BORDER = 0
 YOLO_TASK = "detect"
 #: ``--boundary-width`` (masks): width in pixels of the boundary band.
 BOUNDARY_WIDTH = 2
+#: ``synth --count``: ``None`` means the release's 165 images (85/60/20).
+SYNTH_COUNT: int | None = None
 #: ``synth --seed``.
 SYNTH_SEED = 0

@@ -261,7 +261,7 @@ def _check_output(out: Path, overwrite: bool) -> None:
 def write_synthetic_dataset(
     out: str | os.PathLike[str],
     *,
-    count: int | None = None,
+    count: int | None = defaults.SYNTH_COUNT,
     seed: int = defaults.SYNTH_SEED,
     overwrite: bool = False,
 ) -> SynthSummary:

@@ -172,3 +172,10 @@ def test_cli_and_library_share_one_default_per_option():
     assert set(cli_defaults) - {"splits"} <= set(library)
     for name, default in cli_defaults.items():
         assert default == library[name], f"--{name}: CLI {default!r}, library {library[name]!r}"
+
+
+def test_synth_cli_and_library_share_their_defaults():
+    library = inspect.signature(write_synthetic_dataset).parameters
+    for param in cli.commands["synth"].params:
+        if isinstance(param, click.Option) and not param.is_flag and param.name in library:
+            assert param.default == library[param.name].default, f"synth --{param.name}"
