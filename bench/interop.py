@@ -422,19 +422,9 @@ def check_source(label: str, source: Path, work: Path) -> None:
     run_check(
         "torchvision",
         label,
-        "VOC (default bmp)",
-        lambda: _limit_torchvision(default / "voc", truth),
+        "VOC (defaults)",
+        lambda: check_torchvision(default / "voc", truth),
     )
-
-
-def _limit_torchvision(voc_root: Path, truth: Truth) -> str:
-    try:
-        return check_torchvision(voc_root, truth)
-    except FileNotFoundError as exc:
-        return (
-            "LIMIT: torchvision opens JPEGImages/NAME.jpg only; the default keeps NAME.bmp "
-            f"({exc.filename}); export with --image-format jpg (documented in formats/voc.py)"
-        )
 
 
 def _export(source: Path, out: Path, *args: str, fmt: str = "all", extra: tuple = ()) -> str:

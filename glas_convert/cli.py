@@ -154,7 +154,8 @@ def _conversion_options(func):  # type: ignore[no-untyped-def]
             type=click.Choice(IMAGE_FORMATS),
             default=defaults.IMAGE_FORMAT,
             show_default=True,
-            help="keep = the original BMP bytes; png or jpg re-encode.",
+            help="keep = the original BMP bytes; png or jpg re-encode; auto = keep, but jpg "
+            "for VOC (torchvision reads JPEGImages/NAME.jpg only).",
         ),
         click.option(
             "--workers",
@@ -288,12 +289,12 @@ def coco(dataset: str, out: Path, **options: object) -> None:
 def voc(dataset: str, out: Path, **options: object) -> None:
     """Convert DATASET to Pascal VOC 2012 in OUT/VOCdevkit/VOC2012.
 
-    Sets: train -> train, test_a -> val, test_b -> test. torchvision reads it with
-    VOCDetection(root=OUT, year="2012") after --image-format jpg.
+    Sets: train -> train, test_a -> val, test_b -> test. Images are JPEG by default, so
+    torchvision reads it with VOCDetection(root=OUT, year="2012").
 
     Example:
 
-        glas-convert voc Warwick_QU_Dataset out/voc --image-format jpg
+        glas-convert voc Warwick_QU_Dataset out/voc
     """
     _export(dataset, out, ["voc"], **options)
 

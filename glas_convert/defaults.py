@@ -10,8 +10,9 @@ from __future__ import annotations
 
 #: ``--images``: how images reach the output (copy, hardlink, symlink, none).
 IMAGES = "copy"
-#: ``--image-format``: keep the original image bytes (or re-encode as png or jpg).
-IMAGE_FORMAT = "keep"
+#: ``--image-format``: ``auto`` keeps the original image bytes, except for Pascal VOC, whose
+#: ``JPEGImages`` readers (torchvision) open ``NAME.jpg`` only; or re-encode as png or jpg.
+IMAGE_FORMAT = "auto"
 #: ``--workers``: ``None`` means every core.
 WORKERS: int | None = None
 #: ``--tolerance``: polygon simplification in pixels; 0 keeps polygons exact.

@@ -27,7 +27,13 @@ from glas_convert.dataset import check_image
 from glas_convert.errors import GlasConvertError, OptionError, OutputError
 from glas_convert.formats import FORMATS
 from glas_convert.formats.coco import MASK_FORMATS, CocoWriter
-from glas_convert.formats.common import IMAGE_FORMATS, IMAGE_MODES, ImageOptions, Record
+from glas_convert.formats.common import (
+    IMAGE_FORMATS,
+    IMAGE_MODES,
+    ImageOptions,
+    Record,
+    resolve_image_format,
+)
 from glas_convert.formats.masks import MASK_KINDS, MasksWriter
 from glas_convert.formats.voc import VocWriter
 from glas_convert.formats.yolo import TASKS, YoloWriter
@@ -97,7 +103,7 @@ def make_writers(
         raise OptionError(f"formats must not repeat; got {list(formats)}")
     _check_choice("--images", images, IMAGE_MODES)
     _check_choice("--image-format", image_format, IMAGE_FORMATS)
-    if images in ("hardlink", "symlink") and image_format != "keep":
+    if images in ("hardlink", "symlink") and image_format not in ("keep", "auto"):
         raise OptionError(
             f"--images {images} cannot be combined with --image-format {image_format}: "
             "a link cannot convert the image"
@@ -114,13 +120,19 @@ def make_writers(
         raise OptionError(f"--void-border must be >= 0; got {void_border}")
     if boundary_width < 1:
         raise OptionError(f"--boundary-width must be >= 1; got {boundary_width}")
-    opts = ImageOptions(mode=images, image_format=image_format)
+
+    def opts(output_format: str) -> ImageOptions:
+        concrete = resolve_image_format(image_format, output_format=output_format, mode=images)
+        return ImageOptions(mode=images, image_format=concrete)
+
     kinds = tuple(k for k in MASK_KINDS if k in mask_kinds)
     made = {
-        "coco": lambda: CocoWriter(images=opts, mask_format=mask_format, indent=indent),
-        "voc": lambda: VocWriter(images=opts, void_border=void_border),
-        "yolo": lambda: YoloWriter(images=opts, task=yolo_task),
-        "masks": lambda: MasksWriter(images=opts, kinds=kinds, boundary_width=boundary_width),
+        "coco": lambda: CocoWriter(images=opts("coco"), mask_format=mask_format, indent=indent),
+        "voc": lambda: VocWriter(images=opts("voc"), void_border=void_border),
+        "yolo": lambda: YoloWriter(images=opts("yolo"), task=yolo_task),
+        "masks": lambda: MasksWriter(
+            images=opts("masks"), kinds=kinds, boundary_width=boundary_width
+        ),
     }
     return [made[f]() for f in formats]
 

@@ -232,3 +232,35 @@ def test_synth_release_through_the_reader_round_trips(tmp_path):
     assert sum(c.images for c in summary.splits.values()) == 6
     report = validate(tmp_path / "out", read_dataset(tmp_path / "glas"))
     assert report.ok, "\n".join(report.lines())
+
+
+def test_voc_images_are_jpeg_by_default_and_the_others_keep_the_bmp(synth_dir, tmp_path):
+    # torchvision's VOCDetection opens JPEGImages/NAME.jpg, so `auto` means jpg for VOC only.
+    from glas_convert.export import export
+
+    out = tmp_path / "all"
+    export(synth_dir, out, ["coco", "voc"], splits=["test_b"], workers=1, quiet=True)
+    voc_images = sorted(p.name for p in (out / "voc/VOCdevkit/VOC2012/JPEGImages").iterdir())
+    coco_images = sorted(p.name for p in (out / "coco/images/test_b").iterdir())
+    assert voc_images and all(name.endswith(".jpg") for name in voc_images)
+    assert (out / "voc/VOCdevkit/VOC2012/JPEGImages" / voc_images[0]).read_bytes()[
+        :2
+    ] == b"\xff\xd8"
+    assert coco_images == [name.replace(".jpg", ".bmp") for name in voc_images]
+
+
+@pytest.mark.parametrize(
+    "image_format, output_format, mode, expected",
+    [
+        ("auto", "voc", "copy", "jpg"),  # torchvision needs NAME.jpg
+        ("auto", "voc", "none", "jpg"),  # the XML still names NAME.jpg
+        ("auto", "voc", "symlink", "keep"),  # a link cannot convert
+        ("auto", "coco", "copy", "keep"),  # everyone else keeps the original bytes
+        ("png", "voc", "copy", "png"),  # an explicit choice wins
+    ],
+)
+def test_resolve_image_format(image_format, output_format, mode, expected):
+    from glas_convert.formats.common import resolve_image_format
+
+    got = resolve_image_format(image_format, output_format=output_format, mode=mode)
+    assert got == expected

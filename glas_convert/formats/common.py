@@ -22,8 +22,9 @@ from glas_convert.model import Sample
 
 #: How images reach the output.
 IMAGE_MODES = ("copy", "hardlink", "symlink", "none")
-#: Which file format the output images have; ``keep`` keeps the original bytes.
-IMAGE_FORMATS = ("keep", "png", "jpg")
+#: Which file format the output images have; ``keep`` keeps the original bytes; ``auto`` is
+#: ``keep``, but ``jpg`` for VOC (see :func:`resolve_image_format`).
+IMAGE_FORMATS = ("auto", "keep", "png", "jpg")
 #: Quality of JPEG images written with ``--image-format jpg``.
 JPEG_QUALITY = 95
 
@@ -42,6 +43,19 @@ METADATA_FIELDS = (
 
 #: GlaS split -> the train/val/test role that VOC and YOLO know.
 ROLE_OF_SPLIT = {"train": "train", "test_a": "val", "test_b": "test"}
+
+
+def resolve_image_format(image_format: str, *, output_format: str, mode: str) -> str:
+    """The concrete image format (keep, png or jpg) one output format gets for ``auto``.
+
+    VOC's ``JPEGImages`` is read as ``NAME.jpg`` by torchvision, so ``auto`` means ``jpg``
+    there, unless images are linked (a link cannot convert the image) or not written.
+    """
+    if image_format != "auto":
+        return image_format
+    if output_format == "voc" and mode in ("copy", "none"):
+        return "jpg"
+    return "keep"
 
 
 @dataclass(frozen=True)
