@@ -48,7 +48,7 @@ coco voc yolo masks all: install
 # make validate GLAS=path/to/release OUT=path/to/out
 validate: install
 	@test -n "$(GLAS)" -a -n "$(OUT)" || { echo "usage: make $@ GLAS=path/to/release OUT=path/to/out"; exit 2; }
-	$(BIN)/glas-convert validate "$(OUT)" --source "$(GLAS)"
+	$(BIN)/glas-convert validate "$(OUT)" --source "$(GLAS)" $(ARGS)
 
 # Interop with the real consumers (torch, torchvision, datumaro, ultralytics, pycocotools):
 # heavy, so its own venv and not part of `make test`. On x86_64 with Python 3.11, pip takes

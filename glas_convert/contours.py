@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from glas_convert import defaults
 from glas_convert.errors import GlasConvertError
 from glas_convert.model import Instance
 
@@ -595,7 +596,7 @@ def _assemble(
 
 
 def extract_instances(
-    label_map: np.ndarray, *, tolerance: float = 0.0, verify: bool = True
+    label_map: np.ndarray, *, tolerance: float = defaults.TOLERANCE, verify: bool = True
 ) -> tuple[Instance, ...]:
     """Turn a label map into one :class:`Instance` per label value, in label order.
 

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from glas_convert import layout
-from glas_convert.errors import AnnotationError, DatasetError, GradeCsvError
+from glas_convert.errors import AnnotationError, DatasetError, GradeCsvError, OptionError
 from glas_convert.model import GradeTags, Sample
 
 #: Zip safety limits: largest member, largest total, largest compression ratio.
@@ -565,7 +565,7 @@ def _check_splits(splits: Iterable[str] | None) -> tuple[str, ...]:
     wanted = tuple(splits)
     for split in wanted:
         if split not in layout.SPLITS:
-            raise ValueError(
+            raise OptionError(
                 f"splits: unknown split {split!r}; expected one of {', '.join(layout.SPLITS)}"
             )
     return tuple(s for s in layout.SPLITS if s in wanted)

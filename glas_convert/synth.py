@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from glas_convert import defaults, layout
-from glas_convert.errors import OutputError
+from glas_convert.errors import OptionError, OutputError
 
 #: Image sizes of the release (width, height); the first is the most common.
 IMAGE_SIZES = ((775, 522), (589, 453), (581, 442), (574, 433), (578, 433), (567, 430))
@@ -73,7 +73,7 @@ def split_counts(count: int | None) -> dict[str, int]:
     if count is None:
         return dict(RELEASE_COUNTS)
     if count < len(layout.SPLITS):
-        raise ValueError(f"count: must be at least {len(layout.SPLITS)} (one image per split)")
+        raise OptionError(f"count: must be at least {len(layout.SPLITS)} (one image per split)")
     total = sum(RELEASE_COUNTS.values())
     exact = {s: count * n / total for s, n in RELEASE_COUNTS.items()}
     counts = {s: max(1, int(e)) for s, e in exact.items()}
@@ -272,7 +272,7 @@ def write_synthetic_dataset(
     to a temporary sibling folder that is renamed into place at the end.
     """
     if seed < 0:
-        raise ValueError(f"seed: must be >= 0, got {seed}")
+        raise OptionError(f"seed: must be >= 0, got {seed}")
     names = sample_names(count)
     out = Path(out).absolute()
     _check_output(out, overwrite)

@@ -179,3 +179,13 @@ def test_synth_cli_and_library_share_their_defaults():
     for param in cli.commands["synth"].params:
         if isinstance(param, click.Option) and not param.is_flag and param.name in library:
             assert param.default == library[param.name].default, f"synth --{param.name}"
+
+
+def test_bad_split_and_synth_options_are_option_errors(tmp_path):
+    # Library callers get the same error class as the CLI's options: OptionError.
+    from glas_convert.errors import OptionError
+
+    with pytest.raises(OptionError, match="unknown split 'val'"):
+        glas_convert.read_dataset(tmp_path, splits=["val"])
+    with pytest.raises(OptionError, match="seed: must be >= 0"):
+        glas_convert.write_synthetic_dataset(tmp_path / "s", count=3, seed=-1)
