@@ -264,7 +264,8 @@ class _EdgeGeometry:
     """Horizontal crack edges of a batch of unrolled rings, for the cone test."""
 
     def __init__(self, unrolled: np.ndarray, horizontal: np.ndarray, last_of_ring: np.ndarray):
-        self.unrolled = unrolled
+        self.x = unrolled[:, 0].astype(np.float64)
+        self.y = unrolled[:, 1].astype(np.float64)
         self.horizontal = horizontal
         self.last_of_ring = last_of_ring
         a, b = unrolled[horizontal], unrolled[horizontal + 1]
@@ -286,8 +287,8 @@ class _EdgeGeometry:
         edge = self.horizontal[h_clipped]
         last = self.last_of_ring[starts][None, :]
         usable = (h_index < count) & (edge < last)
-        ax = self.unrolled[starts, 0].astype(np.float64)[None, :]
-        ay = self.unrolled[starts, 1].astype(np.float64)[None, :]
+        ax = self.x[starts][None, :]
+        ay = self.y[starts][None, :]
         direction = np.where(usable, self.direction[h_clipped], 0)
         monotone = np.logical_and.accumulate(usable & (direction == direction[:1]), axis=0)
         rise = self.row[h_clipped] - ay
@@ -299,9 +300,8 @@ class _EdgeGeometry:
         ends = np.stack([edge + 1, edge + 2])  # (2, run, starts)
         ends_ok = monotone[None] & (ends <= last[None])
         ends = np.minimum(ends, last[None])
-        end_xy = self.unrolled[ends]
-        dx = end_xy[..., 0] - ax[None]
-        slope = (end_xy[..., 1] - ay[None]) / np.where(dx == 0, 1.0, dx)
+        dx = self.x[ends] - ax[None]
+        slope = (self.y[ends] - ay[None]) / np.where(dx == 0, 1.0, dx)
         # Chains are straight enough that the slopes worth testing from one start share the
         # sign of the slope to its farthest candidate: test the two regimes of that sign only.
         farthest = np.maximum(monotone.sum(axis=0) - 1, 0)
