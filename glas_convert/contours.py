@@ -24,7 +24,8 @@ therefore depends only on the multiset of toggles ``(c, r)`` the edges produce.
    the same toggles. Candidates come from a vectorized cone test over all rings at once; each
    chosen edge is then checked against an integer-exact emulation of pycocotools' DDA, and
    any edge that fails (or that hits a floating-point tie in pycocotools) falls back to its
-   crack edges. Long straight runs and staircases of any slope become one edge each.
+   crack edges. Straight runs and staircases of any slope become one edge each (up to 24
+   horizontal crack edges long).
 3. Holes are joined to their outer ring through a zero-width bridge: the bridge is walked once
    in each direction, its toggles cancel, and the even-odd rule leaves the hole empty.
 4. Finally each instance is rasterized again with pycocotools in its own bbox frame and
@@ -136,8 +137,8 @@ def _crack_rings(mask: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
     """Trace every part and hole of a 0/1 uint8 mask that has a zero border of 1 pixel.
 
     Returns the rings (int64 ``(K, 2)`` pixel-corner points in the mask's frame, axis-aligned
-    edges, no repeated or collinear points) and, per ring, the index of its outer ring
-    (-1 for an outer ring).
+    edges; repeated and collinear points are left for :func:`_drop_redundant_points`) and, per
+    ring, the index of its outer ring (-1 for an outer ring).
     """
     doubled = cv2.resize(
         mask, (mask.shape[1] * 2, mask.shape[0] * 2), interpolation=cv2.INTER_NEAREST
@@ -158,26 +159,35 @@ def _ring_offsets(lengths: np.ndarray) -> np.ndarray:
     return offsets
 
 
+def _ring_neighbours(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a batch of closed rings: each point's ring, previous point and next point."""
+    lengths = np.diff(offsets)
+    ring_of = np.repeat(np.arange(lengths.size), lengths)
+    index = np.arange(offsets[-1])
+    following = np.where(index + 1 == offsets[ring_of + 1], offsets[ring_of], index + 1)
+    preceding = np.where(index == offsets[ring_of], offsets[ring_of + 1] - 1, index - 1)
+    return ring_of, preceding, following
+
+
+def _keep_points(
+    points: np.ndarray, offsets: np.ndarray, ring_of: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    counts = np.bincount(ring_of[keep], minlength=offsets.size - 1)
+    return points[keep], _ring_offsets(counts)
+
+
 def _drop_redundant_points(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
     """Remove repeated and collinear points from a batch of closed axis-aligned rings."""
-    for _ in range(2):  # repeats first, then collinear points of the de-duplicated rings
-        lengths = np.diff(offsets)
-        ring_of = np.repeat(np.arange(lengths.size), lengths)
-        index = np.arange(points.shape[0])
-        following = np.where(index + 1 == offsets[ring_of + 1], offsets[ring_of], index + 1)
-        preceding = np.where(index == offsets[ring_of], offsets[ring_of + 1] - 1, index - 1)
-        step_in = points - points[preceding]
-        step_out = points[following] - points
-        if _ == 0:
-            keep = np.any(step_out != 0, axis=1)
-        else:
-            same_axis = ((step_in[:, 0] == 0) & (step_out[:, 0] == 0)) | (
-                (step_in[:, 1] == 0) & (step_out[:, 1] == 0)
-            )
-            keep = ~same_axis
-        points = points[keep]
-        offsets = _ring_offsets(np.bincount(ring_of[keep], minlength=lengths.size))
-    return points, offsets
+    ring_of, _, following = _ring_neighbours(offsets)
+    repeated = np.all(points[following] == points, axis=1)
+    points, offsets = _keep_points(points, offsets, ring_of, ~repeated)
+    ring_of, preceding, following = _ring_neighbours(offsets)
+    step_in = points - points[preceding]
+    step_out = points[following] - points
+    collinear = ((step_in[:, 0] == 0) & (step_out[:, 0] == 0)) | (
+        (step_in[:, 1] == 0) & (step_out[:, 1] == 0)
+    )
+    return _keep_points(points, offsets, ring_of, ~collinear)
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,8 +368,7 @@ def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
         return points, offsets
     geometry = _EdgeGeometry(unrolled, horizontal, last_of_ring)
     starts = np.flatnonzero(np.arange(total) < last_of_ring)
-    # Most runs are short: test a few horizontal edges ahead for every start, then many more
-    # only for the starts whose cone was still open at the end of the first window.
+    # reach[i]: how many crack edges the longest exact straight edge from start i replaces.
     reach = np.empty(starts.size, dtype=np.int64)
     for chunk in range(0, starts.size, _CHUNK):  # chunks keep the temporaries in cache
         part = np.arange(chunk, min(chunk + _CHUNK, starts.size))
@@ -372,7 +381,9 @@ def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     jump = np.arange(total)
     jump[starts] += reach  # a ring's last point jumps to itself
 
-    # Follow the jumps from each ring's first point (pointer doubling).
+    # Greedy: from each ring's first point, jump as far as possible, again and again. The
+    # points on that path are found for all rings at once by pointer doubling: after round k,
+    # ``chosen`` holds the first 2**k points of each path and ``jump`` leaps 2**k of them.
     chosen = np.zeros(total, dtype=bool)
     chosen[open_offsets[:-1]] = True
     while True:
