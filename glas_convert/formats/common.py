@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -103,12 +104,18 @@ def encode_image(data: bytes, image_format: str, *, path: object = None) -> byte
     return buf.tobytes()
 
 
+@functools.lru_cache(maxsize=1)
+def _encoded_once(data: bytes, image_format: str, path: object) -> bytes:
+    """:func:`encode_image`, made once when several formats of one run place the same image."""
+    return encode_image(data, image_format, path=path)
+
+
 def place_image(sample: Sample, dest: Path, options: ImageOptions) -> bool:
     """Put ``sample``'s image at ``dest`` as ``options`` say; True if a hard link fell back."""
     if options.mode == "none":
         return False
     if options.image_format != "keep" and sample.image_suffix != "." + options.image_format:
-        data = encode_image(sample.read_image_bytes(), options.image_format, path=sample.image_path)
+        data = _encoded_once(sample.read_image_bytes(), options.image_format, sample.image_path)
         dest.write_bytes(data)
         return False
     source = Path(sample.image_path)
