@@ -19,7 +19,7 @@ from PIL import Image
 
 from glas_convert import defaults
 from glas_convert.errors import OutputError
-from glas_convert.model import Sample
+from glas_convert.model import AnnotatedSample, Sample
 
 #: How images reach the output.
 IMAGE_MODES = ("copy", "hardlink", "symlink", "none")
@@ -261,6 +261,19 @@ def sample_record(
         glands=glands,
         link_fell_back=link_fell_back,
     )
+
+
+def place_sample_image(
+    out_dir: Path, folder: str, item: AnnotatedSample, options: ImageOptions
+) -> tuple[str, SampleRecord]:
+    """Place ``item``'s image in ``out_dir/folder``; its file name and its metadata.csv row."""
+    sample = item.sample
+    file_name = image_file_name(sample, options.image_format)
+    fell_back = place_image(sample, out_dir / folder / file_name, options)
+    meta = sample_record(
+        sample, file=f"{folder}/{file_name}", glands=len(item.instances), link_fell_back=fell_back
+    )
+    return file_name, meta
 
 
 def make_split_dirs(root: Path, splits: Iterable[str]) -> None:
