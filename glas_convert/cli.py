@@ -183,10 +183,10 @@ def _export(dataset: str, out: Path, formats: list[str], **options: object) -> N
     """Run an export and report it; library errors become one-line click errors."""
     from glas_convert.export import export
 
-    splits = options.pop("splits") or None
-    summary = export(dataset, out, formats, splits=splits, **options)  # type: ignore[arg-type]
-    for warning in summary.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    # A repeatable option given no times (an empty tuple) takes the library's default.
+    options = {name: value for name, value in options.items() if value != ()}
+    summary = export(dataset, out, formats, **options)  # type: ignore[arg-type]
+    echo_warnings(summary.warnings)
     if not options.get("quiet"):
         for line in summary.lines():
             if not line.startswith("warning: "):
@@ -324,8 +324,6 @@ def masks(dataset: str, out: Path, **options: object) -> None:
 
         glas-convert masks Warwick_QU_Dataset out/masks --kind instance --kind boundary
     """
-    if not options["mask_kinds"]:
-        options.pop("mask_kinds")
     _export(dataset, out, ["masks"], **options)
 
 
@@ -341,8 +339,6 @@ def all_formats(dataset: str, out: Path, **options: object) -> None:
 
         glas-convert all Warwick_QU_Dataset out --workers 4
     """
-    if not options["mask_kinds"]:
-        options.pop("mask_kinds")
     _export(dataset, out, ["coco", "voc", "yolo", "masks"], **options)
 
 
