@@ -34,6 +34,7 @@ from glas_convert.formats.common import (
     ImageOptions,
     Record,
     resolve_image_format,
+    split_order,
 )
 from glas_convert.formats.masks import MASK_KINDS, MasksWriter
 from glas_convert.formats.voc import VocWriter
@@ -328,8 +329,7 @@ def export(
     samples = _select(dataset.samples, splits)  # type: ignore[attr-defined]
     if not samples:
         raise GlasConvertError("no images to export in the selected splits")
-    present = [s for s in layout.SPLITS if any(x.split == s for x in samples)]
-    present += sorted({x.split for x in samples} - set(present))
+    present = sorted({x.split for x in samples}, key=split_order)
     out = Path(out)
     warnings = list(getattr(dataset, "warnings", ()))
     with atomic_output(

@@ -24,6 +24,7 @@ from glas_convert.formats.common import (
     Record,
     make_split_dirs,
     place_sample_image,
+    split_order,
     write_metadata_csv,
 )
 from glas_convert.model import AnnotatedSample, Instance, Sample
@@ -128,7 +129,7 @@ class CocoWriter:
 
     def finish(self, out_dir: Path, records: Sequence[Record]) -> None:
         by_split = assign_ids([r.data for r in records])  # type: ignore[misc]
-        splits = sorted({r.meta.split for r in records}, key=_split_order)
+        splits = sorted({r.meta.split for r in records}, key=split_order)
         for split in splits:
             images, anns = by_split[split]
             write_json(
@@ -137,10 +138,6 @@ class CocoWriter:
                 indent=self.indent,
             )
         write_metadata_csv(out_dir / "metadata.csv", [r.meta for r in records])
-
-
-def _split_order(split: str) -> tuple[int, str]:
-    return (layout.SPLITS.index(split) if split in layout.SPLITS else len(layout.SPLITS), split)
 
 
 def write_json(path: Path, document: object, *, indent: int | None = None) -> None:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from glas_convert import defaults
+from glas_convert import defaults, layout
 from glas_convert.errors import OutputError
 from glas_convert.model import AnnotatedSample, Sample
 
@@ -44,6 +44,11 @@ METADATA_FIELDS = (
 
 #: GlaS split -> the train/val/test role that VOC and YOLO know.
 ROLE_OF_SPLIT = {"train": "train", "test_a": "val", "test_b": "test"}
+
+
+def split_order(split: str) -> tuple[int, str]:
+    """Sort key of split names: the GlaS splits in release order, then any other by name."""
+    return (layout.SPLITS.index(split) if split in layout.SPLITS else len(layout.SPLITS), split)
 
 
 def resolve_image_format(image_format: str, *, output_format: str, mode: str) -> str:
