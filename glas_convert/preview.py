@@ -336,7 +336,7 @@ def _coco_mask(segmentation: object, height: int, width: int) -> np.ndarray:
             rle = coco_mask.frPyObjects(segmentation, height, width)
         else:
             rle = {"size": segmentation["size"], "counts": counts.encode("ascii")}
-        return coco_mask.decode(rle).astype(bool)
+        return contours.decode_rle(rle).astype(bool)
     polygons = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in segmentation]  # type: ignore[union-attr]
     return contours.rasterize_polygons(polygons, height, width).astype(bool)
 

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from pycocotools import mask as coco_mask
 
 from glas_convert import contours, layout
 from glas_convert.errors import GlasConvertError
@@ -183,7 +182,7 @@ def _check_coco(
         for ann in anns:
             seg = ann["segmentation"]
             if isinstance(seg, dict):
-                mask = coco_mask.decode({"size": seg["size"], "counts": seg["counts"].encode()})
+                mask = contours.decode_rle({"size": seg["size"], "counts": seg["counts"].encode()})
             else:
                 mask = contours.rasterize_polygons(
                     [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in seg], h, w
