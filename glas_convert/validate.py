@@ -9,6 +9,11 @@ value, the order every writer uses.
 - VOC: SegmentationObject index ``k`` (outside void pixels) and the 1-based ``bndbox``.
 - YOLO segment: lines denormalized and rasterized with pycocotools; detect: boxes (IoU of boxes).
 - masks: the 16-bit instance PNGs, and the semantic PNGs as the union of the glands.
+
+Coordinates: masks are boolean arrays indexed ``[row, col]``; boxes are compared as 0-based pixel
+extents ``(x, y, w, h)``, x before y, ``w = x_max - x_min + 1`` (VOC's 1-based inclusive
+``bndbox`` and YOLO's normalized centre boxes are converted to that first). Polygons are in
+pixel-corner coordinates, as :mod:`glas_convert.contours` writes them.
 """
 
 from __future__ import annotations
