@@ -25,42 +25,10 @@ OUT = HERE / "out"
 
 
 def make_dataset(root: Path, count: int) -> None:
-    """A release-sized synthetic dataset: 775x522 images with ~9 glands each."""
-    try:
-        from glas_convert.synth import write_synthetic_dataset
-    except ImportError:
-        write_synthetic_dataset = None
-    if write_synthetic_dataset is not None:
-        write_synthetic_dataset(root, count=count, seed=0)
-        return
-    import cv2
-    import numpy as np
+    """A release-sized synthetic dataset (``glas-convert synth``): mostly 775x522 images."""
+    from glas_convert.synth import write_synthetic_dataset
 
-    sys.path.insert(0, str(HERE.parent / "tests"))
-    from export_support import random_label_map
-
-    rng = np.random.default_rng(0)
-    root.mkdir(parents=True)
-    splits = [("train", 85), ("testA", 60), ("testB", 20)]
-    names = [f"{p}_{i}" for p, n in splits for i in range(1, n + 1)][:count]
-    rows = ["name,patient ID, grade (GlaS), grade (Sirinukunwattana et al. 2015)"]
-    for i, name in enumerate(names):
-        lm = random_label_map(rng, 522, 775, 9)
-        cv2.imwrite(str(root / f"{name}_anno.bmp"), lm)
-        cv2.imwrite(str(root / f"{name}.bmp"), rng.integers(0, 256, (522, 775, 3), np.uint8))
-        rows.append(f"{name}, {i % 16 + 1}, benign, healthy")
-    (root / "Grade.csv").write_bytes("\r".join(rows).encode())
-
-
-def load(root: Path):
-    try:
-        from glas_convert.dataset import read_dataset
-    except ImportError:
-        sys.path.insert(0, str(HERE.parent / "tests"))
-        from export_support import read_glas_sample
-
-        return read_glas_sample(root)
-    return read_dataset(root)
+    write_synthetic_dataset(root, count=count, seed=0)
 
 
 def naive_baseline(root: Path, out: Path, images: str) -> None:
@@ -106,10 +74,11 @@ def run_one(root: Path, fmt: str, images: str, workers: int | None) -> dict:
     if fmt == "baseline":
         naive_baseline(root, out, images)
     else:
+        from glas_convert.dataset import read_dataset
         from glas_convert.export import export
 
         formats = ["coco", "voc", "yolo", "masks"] if fmt == "all" else [fmt]
-        export(load(root), out, formats, images=images, workers=workers, quiet=True)
+        export(read_dataset(root), out, formats, images=images, workers=workers, quiet=True)
     seconds = time.perf_counter() - start
     shutil.rmtree(out)
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

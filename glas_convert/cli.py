@@ -51,10 +51,10 @@ def cli() -> None:
 @json_option
 @handle_errors
 def info(dataset: str, splits: tuple[str, ...], as_json: bool) -> None:
-    """Show what DATASET holds: images, glands, image sizes, grades and quirks per split.
+    """Show DATASET's images, glands, image sizes, grades and quirks.
 
-    Quirks: glands in several 8-connected parts, glands with holes, glands under 10 pixels
-    and glands touching the image border.
+    Per split and in total. Quirks: glands in several 8-connected parts, glands with holes,
+    glands under 10 pixels and glands touching the image border.
 
     Example:
 
@@ -79,11 +79,12 @@ def info(dataset: str, splits: tuple[str, ...], as_json: bool) -> None:
 )
 @handle_errors
 def stats(dataset: str, splits: tuple[str, ...], as_json: bool, histogram: str | None) -> None:
-    """Show distributions of gland area and glands per image, overall, per split and per grade.
+    """Show the distributions of gland area and of glands per image.
 
-    Quantiles p0 (min), p10, p25, p50 (median), p75, p90, p100 (max) and the mean; with --json
-    also the histograms (area in bins of powers of two, pixels). Grades are the GlaS grade
-    (benign, malignant) and the Sirinukunwattana grade from Grade.csv.
+    Overall, per split and per grade. Quantiles p0 (min), p10, p25, p50 (median), p75, p90,
+    p100 (max) and the mean; with --json also the histograms (area in bins of powers of two,
+    pixels). Grades are the GlaS grade (benign, malignant) and the Sirinukunwattana grade from
+    Grade.csv.
 
     Example:
 
@@ -118,9 +119,10 @@ def stats(dataset: str, splits: tuple[str, ...], as_json: bool, histogram: str |
 @overwrite_option
 @handle_errors
 def synth(out: str, count: int | None, seed: int, overwrite: bool) -> None:
-    """Write a synthetic GlaS-like dataset to OUT, in the raw release layout and formats.
+    """Write a synthetic GlaS-like dataset to OUT.
 
-    The same seed always gives the same bytes. No real GlaS data is used.
+    In the raw release layout and file formats. The same seed always gives the same bytes.
+    No real GlaS data is used.
 
     Example:
 
@@ -183,10 +185,10 @@ def _export(dataset: str, out: Path, formats: list[str], **options: object) -> N
     """Run an export and report it; library errors become one-line click errors."""
     from glas_convert.export import export
 
-    splits = options.pop("splits") or None
-    summary = export(dataset, out, formats, splits=splits, **options)  # type: ignore[arg-type]
-    for warning in summary.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    # A repeatable option given no times (an empty tuple) takes the library's default.
+    options = {name: value for name, value in options.items() if value != ()}
+    summary = export(dataset, out, formats, **options)  # type: ignore[arg-type]
+    echo_warnings(summary.warnings)
     if not options.get("quiet"):
         for line in summary.lines():
             if not line.startswith("warning: "):
@@ -324,8 +326,6 @@ def masks(dataset: str, out: Path, **options: object) -> None:
 
         glas-convert masks Warwick_QU_Dataset out/masks --kind instance --kind boundary
     """
-    if not options["mask_kinds"]:
-        options.pop("mask_kinds")
     _export(dataset, out, ["masks"], **options)
 
 
@@ -333,16 +333,14 @@ def masks(dataset: str, out: Path, **options: object) -> None:
 @_conversion_options
 @_options_of("coco", "voc", "yolo", "masks")
 def all_formats(dataset: str, out: Path, **options: object) -> None:
-    """Convert DATASET to every format in one pass: OUT/{coco,voc,yolo,masks}.
+    """Convert DATASET to COCO, VOC, YOLO and masks in one pass.
 
-    Each image is read and traced once.
+    Writes OUT/{coco,voc,yolo,masks}. Each image is read and traced once.
 
     Example:
 
         glas-convert all Warwick_QU_Dataset out --workers 4
     """
-    if not options["mask_kinds"]:
-        options.pop("mask_kinds")
     _export(dataset, out, ["coco", "voc", "yolo", "masks"], **options)
 
 
@@ -358,10 +356,11 @@ def all_formats(dataset: str, out: Path, **options: object) -> None:
 @split_option
 @handle_errors
 def validate(out: Path, source: str, splits: tuple[str, ...]) -> None:
-    """Re-read the export in OUT and compare every gland with the source dataset.
+    """Compare every gland of the export in OUT with the source.
 
-    Recognizes COCO, VOC, YOLO and masks outputs (also OUT/{coco,voc,yolo,masks} from `all`).
-    Exits 1 when any gland does not round-trip exactly or any file is missing.
+    Re-reads the exported files. Recognizes COCO, VOC, YOLO and masks outputs (also
+    OUT/{coco,voc,yolo,masks} from `all`). Exits 1 when any gland does not round-trip exactly
+    or any file is missing.
 
     Example:
 
@@ -407,13 +406,14 @@ def preview(
     overwrite: bool,
     quiet: bool,
 ) -> None:
-    """Draw the glands of SOURCE on their images as PNGs in OUT, to check them by eye.
+    """Draw the glands of SOURCE on their images, to check them by eye.
 
-    SOURCE is an export (COCO, VOC, YOLO, masks, or the folder `all` wrote): the glands are
-    read back from the exported files, as a training pipeline reads them. Or SOURCE is a raw
-    dataset: the glands are the polygons the exporters would write. Each gland has its own
-    colour, a translucent fill, its outline (holes as inner outlines) and its number.
-    Writes OUT/{source}/{split}/NAME.png and a contact sheet OUT/{source}/contact_{split}.png.
+    The drawings are PNGs in OUT. SOURCE is an export (COCO, VOC, YOLO, masks, or the folder
+    `all` wrote): the glands are read back from the exported files, as a training pipeline
+    reads them. Or SOURCE is a raw dataset: the glands are the polygons the exporters would
+    write. Each gland has its own colour, a translucent fill, its outline (holes as inner
+    outlines) and its number. Writes OUT/{source}/{split}/NAME.png and a contact sheet
+    OUT/{source}/contact_{split}.png.
 
     Example:
 

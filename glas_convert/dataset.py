@@ -386,14 +386,14 @@ def _load_label_map(read: Callable[[], bytes], path: str, width: int, height: in
     return np.ascontiguousarray(labels)
 
 
-def check_image(sample: Sample) -> Image.Image:
+def check_image(sample: Sample, data: bytes | None = None) -> Image.Image:
     """Fully decode ``sample``'s image; return it (loaded) or raise :class:`DatasetError`.
 
     Catches truncated and corrupt images that a header read misses. Exporters call it before
-    they copy or convert an image.
+    they copy or convert an image. ``data`` is the image's bytes when the caller has read them.
     """
     try:
-        im = Image.open(io.BytesIO(sample.read_image_bytes()))
+        im = Image.open(io.BytesIO(sample.read_image_bytes() if data is None else data))
         im.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise DatasetError(f"truncated or unreadable image ({e})", path=sample.image_path) from e

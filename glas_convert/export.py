@@ -11,6 +11,7 @@ Everything is written into a temporary folder that becomes OUT only when all wen
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -33,6 +34,7 @@ from glas_convert.formats.common import (
     ImageOptions,
     Record,
     resolve_image_format,
+    split_order,
 )
 from glas_convert.formats.masks import MASK_KINDS, MasksWriter
 from glas_convert.formats.voc import VocWriter
@@ -151,9 +153,11 @@ def convert_sample(
 
     The image is fully decoded once here (:func:`~glas_convert.dataset.check_image`), whatever
     ``--images`` and ``--image-format`` say, so a truncated image fails the run instead of being
-    copied as it is.
+    copied as it is. Its file is read once: every writer places the image from the same bytes.
     """
-    check_image(sample).close()
+    data = sample.read_image_bytes()
+    check_image(sample, data).close()
+    sample = dataclasses.replace(sample, read_image_bytes=lambda: data)
     item = annotate(sample, tolerance=tolerance)
     return tuple(writer.write_sample(out_dir, item) for writer, out_dir in targets)
 
@@ -325,8 +329,7 @@ def export(
     samples = _select(dataset.samples, splits)  # type: ignore[attr-defined]
     if not samples:
         raise GlasConvertError("no images to export in the selected splits")
-    present = [s for s in layout.SPLITS if any(x.split == s for x in samples)]
-    present += sorted({x.split for x in samples} - set(present))
+    present = sorted({x.split for x in samples}, key=split_order)
     out = Path(out)
     warnings = list(getattr(dataset, "warnings", ()))
     with atomic_output(

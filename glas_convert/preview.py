@@ -35,7 +35,7 @@ from pycocotools import mask as coco_mask
 from glas_convert import contours, layout
 from glas_convert.dataset import natural_key, read_dataset
 from glas_convert.errors import DatasetError
-from glas_convert.formats.common import ROLE_OF_SPLIT
+from glas_convert.formats.common import ROLE_OF_SPLIT, split_order
 from glas_convert.formats.voc import VOC_ROOT, VOID_INDEX
 from glas_convert.formats.yolo import parse_yolo_line
 from glas_convert.output import atomic_output
@@ -336,7 +336,7 @@ def _coco_mask(segmentation: object, height: int, width: int) -> np.ndarray:
             rle = coco_mask.frPyObjects(segmentation, height, width)
         else:
             rle = {"size": segmentation["size"], "counts": counts.encode("ascii")}
-        return coco_mask.decode(rle).astype(bool)
+        return contours.decode_rle(rle).astype(bool)
     polygons = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in segmentation]  # type: ignore[union-attr]
     return contours.rasterize_polygons(polygons, height, width).astype(bool)
 
@@ -540,17 +540,13 @@ def write_previews(
                 caption = f"{item.name} ({len(glands)} gland{'' if len(glands) == 1 else 's'})"
                 tiles.setdefault(item.split, []).append((caption, thumb))
                 counts[(source, item.split)] = counts.get((source, item.split), 0) + 1
-            for split in sorted(tiles, key=_split_order):
+            for split in sorted(tiles, key=split_order):
                 _write_png(tmp / source / f"contact_{split}.png", contact_sheet(tiles[split]))
     return PreviewSummary(images=counts, warnings=tuple(warnings))
 
 
-def _split_order(split: str) -> tuple[int, str]:
-    return (layout.SPLITS.index(split) if split in layout.SPLITS else len(layout.SPLITS), split)
-
-
 def _limited(items: list[PreviewItem], limit: int | None) -> list[PreviewItem]:
-    items = sorted(items, key=lambda i: _split_order(i.split))  # stable: keeps file order
+    items = sorted(items, key=lambda i: split_order(i.split))  # stable: keeps file order
     if limit is None:
         return items
     kept: dict[str, int] = {}

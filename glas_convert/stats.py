@@ -230,14 +230,19 @@ def format_distributions(distributions: dict) -> str:
             + tuple(cell(a[k]) for k in ("p0", "p25", "p50", "p75", "p100", "mean"))
             + tuple(cell(n[k]) for k in ("p0", "p50", "p100", "mean"))
         )
+    return "\n".join(_table(rows))
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as aligned lines: the first column left-aligned, the others right-aligned."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
+    return [
         "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ).rstrip()
         for row in rows
-    )
+    ]
 
 
 _COLUMNS = (
@@ -257,14 +262,7 @@ def format_info(info: dict) -> str:
     groups = [*info["splits"].items(), ("total", info["total"])]
     for name, figures in groups:
         rows.append((name, *("-" if figures[k] is None else str(figures[k]) for k, _ in _COLUMNS)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
+    lines = _table(rows)
     lines.append("")
     for label, key in (
         ("image sizes", "image_sizes"),

@@ -9,6 +9,11 @@ value, the order every writer uses.
 - VOC: SegmentationObject index ``k`` (outside void pixels) and the 1-based ``bndbox``.
 - YOLO segment: lines denormalized and rasterized with pycocotools; detect: boxes (IoU of boxes).
 - masks: the 16-bit instance PNGs, and the semantic PNGs as the union of the glands.
+
+Coordinates: masks are boolean arrays indexed ``[row, col]``; boxes are compared as 0-based pixel
+extents ``(x, y, w, h)``, x before y, ``w = x_max - x_min + 1`` (VOC's 1-based inclusive
+``bndbox`` and YOLO's normalized centre boxes are converted to that first). Polygons are in
+pixel-corner coordinates, as :mod:`glas_convert.contours` writes them.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from pycocotools import mask as coco_mask
 
 from glas_convert import contours, layout
 from glas_convert.errors import GlasConvertError
@@ -183,7 +187,7 @@ def _check_coco(
         for ann in anns:
             seg = ann["segmentation"]
             if isinstance(seg, dict):
-                mask = coco_mask.decode({"size": seg["size"], "counts": seg["counts"].encode()})
+                mask = contours.decode_rle({"size": seg["size"], "counts": seg["counts"].encode()})
             else:
                 mask = contours.rasterize_polygons(
                     [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in seg], h, w

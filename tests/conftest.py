@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -56,3 +57,17 @@ def write_release(
         rows = [f"{name},1, benign, healthy" for name in sorted(names)]
         (folder / "Grade.csv").write_bytes("\r".join([GRADE_CSV_HEADER, *rows]).encode())
     return folder
+
+
+def zipped(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> Path:
+    """A zip of ``members`` (name -> bytes) at ``path``, names stored as given."""
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name), data, compress_type=method)
+    return path
+
+
+def release_files(tmp_path: Path) -> dict[str, bytes]:
+    """The files of a one-image :func:`write_release`, name -> bytes, to put in a zip."""
+    folder = write_release(tmp_path / "src", ["train_1"])
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}

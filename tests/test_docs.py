@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 import glas_convert
 from glas_convert.cli import cli
@@ -47,6 +48,15 @@ def test_every_option_is_in_its_command_section(name):
 @pytest.mark.parametrize("name", sorted(cli.commands))
 def test_every_command_has_help_text(name):
     assert (cli.commands[name].help or "").strip(), f"glas-convert {name} has no help text"
+
+
+def test_top_level_help_lists_every_command_with_a_whole_summary():
+    result = CliRunner().invoke(cli, ["--help"], terminal_width=80)
+    assert result.exit_code == 0
+    listed = result.output.split("Commands:\n", 1)[1].splitlines()
+    assert sorted(line.split()[0] for line in listed) == sorted(cli.commands)
+    cut = [line.strip() for line in listed if line.endswith("...")]
+    assert not cut, f"summaries cut short in --help: {cut}"
 
 
 def test_options_are_found_by_the_helper():

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import write_release
+from conftest import release_files, write_release, zipped
 from PIL import Image
 
 from glas_convert import dataset as dataset_module
 from glas_convert.cli import cli
 from glas_convert.dataset import check_image, read_dataset
 from glas_convert.errors import AnnotationError, DatasetError
-
-
-def _zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> Path:
-    with zipfile.ZipFile(path, "w", method) as zf:
-        for name, data in members.items():
-            zf.writestr(zipfile.ZipInfo(name), data, compress_type=method)
-    return path
-
-
-def _release_zip(tmp_path: Path) -> dict[str, bytes]:
-    folder = write_release(tmp_path / "src", ["train_1"])
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
 def missing(tmp_path):
@@ -62,14 +49,14 @@ def case_clash(tmp_path):
 
 
 def corrupt_zip(tmp_path):
-    good = _zip(tmp_path / "good.zip", _release_zip(tmp_path)).read_bytes()
+    good = zipped(tmp_path / "good.zip", release_files(tmp_path)).read_bytes()
     (tmp_path / "bad.zip").write_bytes(good[: len(good) // 2])
     return tmp_path / "bad.zip", "bad.zip: corrupt or unreadable zip file"
 
 
 def corrupt_zip_member(tmp_path):
-    members = _release_zip(tmp_path)
-    raw = bytearray(_zip(tmp_path / "good.zip", members).read_bytes())
+    members = release_files(tmp_path)
+    raw = bytearray(zipped(tmp_path / "good.zip", members).read_bytes())
     at = raw.find(members["train_1.bmp"][60:80])  # a byte of stored pixel data
     raw[at] ^= 0xFF
     (tmp_path / "crc.zip").write_bytes(bytes(raw))
@@ -77,13 +64,13 @@ def corrupt_zip_member(tmp_path):
 
 
 def zip_slip(tmp_path):
-    members = {**_release_zip(tmp_path), "../evil.txt": b"x"}
-    return _zip(tmp_path / "slip.zip", members), "zip member '../evil.txt' has an unsafe path"
+    members = {**release_files(tmp_path), "../evil.txt": b"x"}
+    return zipped(tmp_path / "slip.zip", members), "zip member '../evil.txt' has an unsafe path"
 
 
 def zip_absolute(tmp_path):
-    members = {**_release_zip(tmp_path), "/etc/evil.txt": b"x"}
-    return _zip(tmp_path / "abs.zip", members), "zip member '/etc/evil.txt' has an unsafe path"
+    members = {**release_files(tmp_path), "/etc/evil.txt": b"x"}
+    return zipped(tmp_path / "abs.zip", members), "zip member '/etc/evil.txt' has an unsafe path"
 
 
 def colour_annotation(tmp_path):
@@ -177,8 +164,8 @@ def test_library_raises_dataset_error(tmp_path, case):
 def test_zip_bomb_guards(tmp_path, monkeypatch, limit, value, message):
     monkeypatch.setattr(dataset_module, limit, value)
     monkeypatch.setattr(dataset_module, "RATIO_CHECK_MIN_BYTES", 0)
-    members = {**_release_zip(tmp_path), "padding.bin": bytes(5000)}
-    path = _zip(tmp_path / "bomb.zip", members, zipfile.ZIP_DEFLATED)
+    members = {**release_files(tmp_path), "padding.bin": bytes(5000)}
+    path = zipped(tmp_path / "bomb.zip", members, zipfile.ZIP_DEFLATED)
     with pytest.raises(DatasetError, match="refused") as info:
         read_dataset(path)
     assert message in str(info.value)
@@ -201,8 +188,8 @@ def test_annotation_errors_are_annotation_errors(tmp_path):
 
 
 def test_encrypted_zip_member_is_one_line_error(tmp_path):
-    members = _release_zip(tmp_path)
-    path = _zip(tmp_path / "enc.zip", members)
+    members = release_files(tmp_path)
+    path = zipped(tmp_path / "enc.zip", members)
     raw = bytearray(path.read_bytes())
     # Set the "encrypted" flag bit in every local and central header of the archive.
     for magic, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):

@@ -26,10 +26,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import write_release
+from conftest import release_files, write_release, zipped
 from PIL import Image
 from test_errors import CASES as READER_CASES
-from test_errors import _release_zip, _zip
 
 from glas_convert import __version__, layout
 from glas_convert import dataset as dataset_module
@@ -114,7 +113,7 @@ def folder_without_glas_images(tmp_path):
 
 
 def zip_without_glas_images(tmp_path):
-    return _zip(tmp_path / "other.zip", {"readme.txt": b"hi"}), "other.zip: no GlaS images found"
+    return zipped(tmp_path / "other.zip", {"readme.txt": b"hi"}), "other.zip: no GlaS images found"
 
 
 def image_not_an_image(tmp_path):
@@ -152,13 +151,13 @@ def grade_header_without_column(tmp_path):
 
 
 def zip_backslash_parent(tmp_path):
-    members = {**_release_zip(tmp_path), "..\\evil.txt": b"x"}
-    return _zip(tmp_path / "slip.zip", members), "zip member '..\\\\evil.txt' has an unsafe path"
+    members = {**release_files(tmp_path), "..\\evil.txt": b"x"}
+    return zipped(tmp_path / "slip.zip", members), "zip member '..\\\\evil.txt' has an unsafe path"
 
 
 def zip_drive_letter(tmp_path):
-    members = {**_release_zip(tmp_path), "C:/evil.txt": b"x"}
-    return _zip(tmp_path / "drive.zip", members), "zip member 'C:/evil.txt' has an unsafe path"
+    members = {**release_files(tmp_path), "C:/evil.txt": b"x"}
+    return zipped(tmp_path / "drive.zip", members), "zip member 'C:/evil.txt' has an unsafe path"
 
 
 def _forge_size(path: Path, member: str, size: int) -> Path:
@@ -176,20 +175,20 @@ def _forge_size(path: Path, member: str, size: int) -> Path:
 
 
 def zip_bomb_member_size(tmp_path):
-    path = _zip(tmp_path / "bomb.zip", {**_release_zip(tmp_path), "padding.bin": bytes(100)})
+    path = zipped(tmp_path / "bomb.zip", {**release_files(tmp_path), "padding.bin": bytes(100)})
     _forge_size(path, "padding.bin", 300 * 1024**2)  # over MAX_MEMBER_BYTES (256 MiB)
     return path, "bomb.zip/padding.bin: zip member declares 314572800 bytes, over the 256 MiB"
 
 
 def zip_bomb_ratio(tmp_path):
-    path = _zip(tmp_path / "bomb.zip", {**_release_zip(tmp_path), "padding.bin": bytes(100)})
+    path = zipped(tmp_path / "bomb.zip", {**release_files(tmp_path), "padding.bin": bytes(100)})
     _forge_size(path, "padding.bin", 5 * 1024**2)  # 5 MiB from 100 bytes: 52,000:1
     return path, "bomb.zip/padding.bin: zip member compresses more than 1000:1 (zip bomb?)"
 
 
 def zip_member_larger_than_declared(tmp_path):
-    members = _release_zip(tmp_path)
-    path = _zip(tmp_path / "liar.zip", members)
+    members = release_files(tmp_path)
+    path = zipped(tmp_path / "liar.zip", members)
     _forge_size(path, "train_1_anno.bmp", 100)  # the real data is longer
     return path, "liar.zip/train_1_anno.bmp: "
 
@@ -844,6 +843,6 @@ def test_exit_codes_0_and_1(tmp_path):
 
 def test_zip_bomb_limits_through_the_cli(tmp_path, monkeypatch):
     monkeypatch.setattr(dataset_module, "MAX_TOTAL_BYTES", 100)
-    path = _zip(tmp_path / "big.zip", _release_zip(tmp_path), zipfile.ZIP_DEFLATED)
+    path = zipped(tmp_path / "big.zip", release_files(tmp_path), zipfile.ZIP_DEFLATED)
     assert_error(run("coco", path, tmp_path / "out", "-q"), "over the 0 GiB limit; refused")
     assert leftovers(tmp_path / "out") == []

@@ -22,10 +22,9 @@ from glas_convert.errors import GlasConvertError
 from glas_convert.formats.common import (
     ImageOptions,
     Record,
-    image_file_name,
     make_split_dirs,
-    place_image,
-    sample_record,
+    place_sample_image,
+    split_order,
     write_metadata_csv,
 )
 from glas_convert.model import AnnotatedSample, Instance, Sample
@@ -121,23 +120,16 @@ class CocoWriter:
 
     def write_sample(self, out_dir: Path, item: AnnotatedSample) -> Record:
         sample = item.sample
-        file_name = image_file_name(sample, self.images.image_format)
-        fell_back = place_image(sample, out_dir / "images" / sample.split / file_name, self.images)
+        file_name, meta = place_sample_image(out_dir, f"images/{sample.split}", item, self.images)
         anns = [
             coco_annotation(item.label_map, inst, mask_format=self.mask_format)
             for inst in item.instances
         ]
-        meta = sample_record(
-            sample,
-            file=f"images/{sample.split}/{file_name}",
-            glands=len(item.instances),
-            link_fell_back=fell_back,
-        )
         return Record(meta=meta, data=(sample.split, coco_image_entry(sample, file_name), anns))
 
     def finish(self, out_dir: Path, records: Sequence[Record]) -> None:
         by_split = assign_ids([r.data for r in records])  # type: ignore[misc]
-        splits = sorted({r.meta.split for r in records}, key=_split_order)
+        splits = sorted({r.meta.split for r in records}, key=split_order)
         for split in splits:
             images, anns = by_split[split]
             write_json(
@@ -146,10 +138,6 @@ class CocoWriter:
                 indent=self.indent,
             )
         write_metadata_csv(out_dir / "metadata.csv", [r.meta for r in records])
-
-
-def _split_order(split: str) -> tuple[int, str]:
-    return (layout.SPLITS.index(split) if split in layout.SPLITS else len(layout.SPLITS), split)
 
 
 def write_json(path: Path, document: object, *, indent: int | None = None) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,9 +17,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from glas_convert import defaults
+from glas_convert import defaults, layout
 from glas_convert.errors import OutputError
-from glas_convert.model import Sample
+from glas_convert.model import AnnotatedSample, Sample
 
 #: How images reach the output.
 IMAGE_MODES = ("copy", "hardlink", "symlink", "none")
@@ -43,6 +44,11 @@ METADATA_FIELDS = (
 
 #: GlaS split -> the train/val/test role that VOC and YOLO know.
 ROLE_OF_SPLIT = {"train": "train", "test_a": "val", "test_b": "test"}
+
+
+def split_order(split: str) -> tuple[int, str]:
+    """Sort key of split names: the GlaS splits in release order, then any other by name."""
+    return (layout.SPLITS.index(split) if split in layout.SPLITS else len(layout.SPLITS), split)
 
 
 def resolve_image_format(image_format: str, *, output_format: str, mode: str) -> str:
@@ -103,12 +109,18 @@ def encode_image(data: bytes, image_format: str, *, path: object = None) -> byte
     return buf.tobytes()
 
 
+@functools.lru_cache(maxsize=1)
+def _encoded_once(data: bytes, image_format: str, path: object) -> bytes:
+    """:func:`encode_image`, made once when several formats of one run place the same image."""
+    return encode_image(data, image_format, path=path)
+
+
 def place_image(sample: Sample, dest: Path, options: ImageOptions) -> bool:
     """Put ``sample``'s image at ``dest`` as ``options`` say; True if a hard link fell back."""
     if options.mode == "none":
         return False
     if options.image_format != "keep" and sample.image_suffix != "." + options.image_format:
-        data = encode_image(sample.read_image_bytes(), options.image_format, path=sample.image_path)
+        data = _encoded_once(sample.read_image_bytes(), options.image_format, sample.image_path)
         dest.write_bytes(data)
         return False
     source = Path(sample.image_path)
@@ -254,6 +266,19 @@ def sample_record(
         glands=glands,
         link_fell_back=link_fell_back,
     )
+
+
+def place_sample_image(
+    out_dir: Path, folder: str, item: AnnotatedSample, options: ImageOptions
+) -> tuple[str, SampleRecord]:
+    """Place ``item``'s image in ``out_dir/folder``; its file name and its metadata.csv row."""
+    sample = item.sample
+    file_name = image_file_name(sample, options.image_format)
+    fell_back = place_image(sample, out_dir / folder / file_name, options)
+    meta = sample_record(
+        sample, file=f"{folder}/{file_name}", glands=len(item.instances), link_fell_back=fell_back
+    )
+    return file_name, meta
 
 
 def make_split_dirs(root: Path, splits: Iterable[str]) -> None:

@@ -31,10 +31,8 @@ from glas_convert.formats.common import (
     Record,
     dense_instance_map,
     edge_band,
-    image_file_name,
     make_split_dirs,
-    place_image,
-    sample_record,
+    place_sample_image,
     write_metadata_csv,
     write_palette_png,
     write_uint16_png,
@@ -107,14 +105,7 @@ class MasksWriter:
                 write_uint16_png(path, values)
             else:
                 write_palette_png(path, boundary_mask(dense, self.boundary_width))
-        file_name = image_file_name(sample, self.images.image_format)
-        fell_back = place_image(sample, out_dir / "images" / sample.split / file_name, self.images)
-        meta = sample_record(
-            sample,
-            file=f"images/{sample.split}/{file_name}",
-            glands=len(item.instances),
-            link_fell_back=fell_back,
-        )
+        _, meta = place_sample_image(out_dir, f"images/{sample.split}", item, self.images)
         return Record(meta=meta)
 
     def finish(self, out_dir: Path, records: Sequence[Record]) -> None:

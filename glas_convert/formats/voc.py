@@ -44,9 +44,7 @@ from glas_convert.formats.common import (
     Record,
     dense_instance_map,
     edge_band,
-    image_file_name,
-    place_image,
-    sample_record,
+    place_sample_image,
     write_metadata_csv,
     write_palette_png,
 )
@@ -150,22 +148,16 @@ class VocWriter:
     def write_sample(self, out_dir: Path, item: AnnotatedSample) -> Record:
         sample = item.sample
         root = out_dir / VOC_ROOT
-        file_name = image_file_name(sample, self.images.image_format)
         try:
             cls, obj = voc_masks(item.label_map, item.instances, void_border=self.void_border)
         except OutputError as exc:
             raise OutputError(str(exc), path=sample.annotation_path) from exc
-        fell_back = place_image(sample, root / "JPEGImages" / file_name, self.images)
+        images = f"{VOC_ROOT.as_posix()}/JPEGImages"
+        file_name, meta = place_sample_image(out_dir, images, item, self.images)
         with open(root / "Annotations" / f"{sample.name}.xml", "w", encoding="utf-8") as f:
             f.write(voc_annotation_xml(sample, file_name, item.instances))
         write_palette_png(root / "SegmentationClass" / f"{sample.name}.png", cls)
         write_palette_png(root / "SegmentationObject" / f"{sample.name}.png", obj)
-        meta = sample_record(
-            sample,
-            file=f"{VOC_ROOT.as_posix()}/JPEGImages/{file_name}",
-            glands=len(item.instances),
-            link_fell_back=fell_back,
-        )
         return Record(meta=meta)
 
     def finish(self, out_dir: Path, records: Sequence[Record]) -> None:

@@ -35,10 +35,8 @@ from glas_convert.formats.common import (
     ROLE_OF_SPLIT,
     ImageOptions,
     Record,
-    image_file_name,
     make_split_dirs,
-    place_image,
-    sample_record,
+    place_sample_image,
     write_metadata_csv,
 )
 from glas_convert.model import AnnotatedSample, Instance
@@ -108,20 +106,13 @@ class YoloWriter:
 
     def write_sample(self, out_dir: Path, item: AnnotatedSample) -> Record:
         sample = item.sample
-        file_name = image_file_name(sample, self.images.image_format)
-        fell_back = place_image(sample, out_dir / "images" / sample.split / file_name, self.images)
+        _, meta = place_sample_image(out_dir, f"images/{sample.split}", item, self.images)
         lines = [
             instance_to_yolo_line(inst, sample.width, sample.height, task=self.task)
             for inst in item.instances
         ]
         with open(out_dir / "labels" / sample.split / f"{sample.name}.txt", "w") as f:
             f.write("".join(line + "\n" for line in lines))
-        meta = sample_record(
-            sample,
-            file=f"images/{sample.split}/{file_name}",
-            glands=len(item.instances),
-            link_fell_back=fell_back,
-        )
         return Record(meta=meta)
 
     def finish(self, out_dir: Path, records: Sequence[Record]) -> None:
