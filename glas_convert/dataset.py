@@ -216,9 +216,8 @@ def _zip_source(path: str) -> _Source:
         raise DatasetError(_NO_IMAGES, path=path)
     if len(folders) > 1:
         raise DatasetError(f"holds several GlaS folders ({', '.join(folders)})", path=path)
+    # The one folder with GlaS files may sit at any depth (downloads wrap it in folders).
     folder = folders[0]
-    if folder.count("/") > 0:
-        raise DatasetError(f"GlaS files are nested too deep ({folder}/)", path=path)
     prefix = f"{folder}/" if folder else ""
     names = tuple(
         sorted(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_release
+from conftest import release_files, write_release, zipped
 from PIL import Image
 
 from glas_convert.dataset import check_image, natural_key, parse_grade_csv, read_dataset
@@ -231,3 +231,11 @@ def test_second_copy_with_other_suffix_warns(tmp_path):
     ds = read_dataset(folder)
     assert ds.samples[0].image_path == str(folder / "train_1.bmp")
     assert ds.warnings == (f"{folder / 'train_1.png'}: ignored; using train_1.bmp",)
+
+
+def test_zip_with_the_release_folder_nested_two_deep(tmp_path):
+    # Downloads often wrap the release folder in another folder; a single one is found.
+    members = {f"download/Warwick QU/{n}": data for n, data in release_files(tmp_path).items()}
+    dataset = read_dataset(zipped(tmp_path / "glas.zip", members))
+    assert [s.name for s in dataset.samples] == ["train_1"]
+    assert dataset.samples[0].load_label_map().ndim == 2
