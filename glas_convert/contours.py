@@ -418,9 +418,9 @@ def _repair_inexact_edges(
     edge_start = chosen_index[long_edge]
     edge_end = next_index[long_edge]
     a, b = unrolled[edge_start], unrolled[edge_end]
-    edge, column, row, tie = dda_toggles(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    edge, _, row, tie = dda_toggles(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
     # The crack edges between the two points toggle each column once, at their own row.
-    crack_row = _crack_rows(unrolled, edge_start, edge_end, edge, column)
+    crack_row = _crack_rows(unrolled, edge_start, edge_end)
     bad_crossing = tie | (row != crack_row)
     bad_edge = np.zeros(edge_start.size, dtype=bool)
     bad_edge[edge[bad_crossing]] = True
@@ -433,41 +433,31 @@ def _repair_inexact_edges(
     return np.unique(np.concatenate([chosen_index, restored]))
 
 
-def _crack_rows(
-    unrolled: np.ndarray,
-    edge_start: np.ndarray,
-    edge_end: np.ndarray,
-    edge: np.ndarray,
-    column: np.ndarray,
-) -> np.ndarray:
-    """Row at which the crack path from ``edge_start`` to ``edge_end`` crosses each column."""
+def _crack_rows(unrolled: np.ndarray, edge_start: np.ndarray, edge_end: np.ndarray) -> np.ndarray:
+    """Row at which the crack path from each ``edge_start`` to ``edge_end`` crosses each column.
+
+    Laid out as :func:`dda_toggles` lays out the straight edges between the same points: edge
+    by edge, columns ascending. The paths are x-monotone, so each column is crossed once.
+    """
+    first_x = np.minimum(unrolled[edge_start, 0], unrolled[edge_end, 0])
+    width = np.abs(unrolled[edge_end, 0] - unrolled[edge_start, 0])
+    base = _ring_offsets(width)
     spans = edge_end - edge_start
     crack = np.repeat(edge_start, spans) + (
         np.arange(int(spans.sum())) - np.repeat(_ring_offsets(spans)[:-1], spans)
     )
-    crack_edge = np.repeat(np.arange(edge_start.size), spans)
+    owner = np.repeat(np.arange(edge_start.size), spans)
     p, q = unrolled[crack], unrolled[crack + 1]
     horizontal = p[:, 1] == q[:, 1]
-    crack, crack_edge, p, q = (
-        crack[horizontal],
-        crack_edge[horizontal],
-        p[horizontal],
-        q[horizontal],
-    )
-    # Key each crossing by (edge, column); the path is x-monotone, so each key appears once.
-    width = int(max(unrolled[:, 0].max(), 0)) + 2
+    owner, p, q = owner[horizontal], p[horizontal], q[horizontal]
     cols_per = np.abs(q[:, 0] - p[:, 0])
     cols = np.repeat(np.minimum(p[:, 0], q[:, 0]), cols_per) + (
         np.arange(int(cols_per.sum())) - np.repeat(_ring_offsets(cols_per)[:-1], cols_per)
     )
-    keys = np.repeat(crack_edge, cols_per) * width + cols
-    rows = np.repeat(p[:, 1], cols_per)
-    order = np.argsort(keys, kind="stable")
-    wanted = edge * width + column
-    found = np.searchsorted(keys[order], wanted)
-    found = np.minimum(found, order.size - 1)
-    match = keys[order][found] == wanted
-    return np.where(match, rows[order][found], -1)
+    owner = np.repeat(owner, cols_per)
+    rows = np.full(int(base[-1]), -1, dtype=np.int64)
+    rows[base[owner] + cols - first_x[owner]] = np.repeat(p[:, 1], cols_per)
+    return rows
 
 
 # --------------------------------------------------------------------------------------------

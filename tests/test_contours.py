@@ -232,3 +232,18 @@ def test_int32_label_values_and_labels_in_any_order():
     instances = contours.extract_instances(label_map, verify=True)
     assert [i.label for i in instances] == [5, 70000]
     assert_exact(label_map, instances)
+
+
+def test_inexact_straight_edges_fall_back_to_their_crack_edges():
+    # An L of three pixels; straight edges that skip its corners toggle the wrong rows, so the
+    # exact DDA check must put the skipped crack points back.
+    label_map = grid("100 110 000")
+    ring = np.array([[0, 0], [0, 2], [2, 2], [2, 1], [1, 1], [1, 0]], dtype=np.int64)
+    mask = contours.rasterize_polygons([ring], 3, 3)
+    assert np.array_equal(mask, label_map)
+    unrolled = np.vstack([ring, ring[:1]])
+    last_of_ring = np.full(unrolled.shape[0], ring.shape[0])
+    chosen = contours._repair_inexact_edges(unrolled, np.array([0, 2, 4]), last_of_ring)
+    assert 1 in chosen  # (0,0)->(2,2) skipped the corner (0,2): restored
+    repaired = unrolled[chosen]
+    assert np.array_equal(contours.rasterize_polygons([repaired], 3, 3), label_map)
