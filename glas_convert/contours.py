@@ -17,9 +17,11 @@ walks every edge with a DDA, and wherever an edge crosses a pixel-centre column 
 it toggles the pixels of column ``c`` from a row ``r`` downwards (even-odd rule). The mask
 therefore depends only on the multiset of toggles ``(c, r)`` the edges produce.
 
-1. We trace the crack boundary (along pixel edges) of each part and hole, from
-   ``cv2.findContours`` on the 2x-upsampled mask. Its horizontal edges produce exactly the
-   toggles of the mask, so it is exact, but it spends two vertices on every staircase step.
+1. We trace the crack boundary (along pixel edges) of each part and hole of every label in one
+   pass over the map: the 2x2 pixels around each pixel corner say where a boundary turns, and
+   sorting the turns by row and by column links them into rings. Its horizontal edges produce
+   exactly the toggles of the mask, so it is exact, but it spends two vertices on every
+   staircase step.
 2. We then replace runs of crack edges by single straight edges when the straight edge produces
    the same toggles. Candidates come from a vectorized cone test over all rings at once; each
    chosen edge is then checked against an integer-exact emulation of pycocotools' DDA, and
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -130,27 +132,154 @@ def label_extents(
 
 
 # --------------------------------------------------------------------------------------------
-# Crack tracing: a binary mask -> rings along pixel edges.
+# Crack tracing: the whole label map -> the rings along pixel edges of every label, at once.
+
+# A ring runs along the pixel edges (cracks) of one label and turns only at pixel corners; the
+# 2x2 pixels around a corner decide the turn. Bits of a pattern: 1 = NW, 2 = NE, 4 = SW, 8 = SE
+# pixel belongs to the label. The label's boundary passes a corner once, or twice where only
+# two diagonal pixels meet: they are one 8-connected part, so its boundary pinches through.
+# Each pass is given by the direction it leaves in when walked with the label on its right;
+# pass 0 is the one using the crack west of the corner, pass 1 the one using the crack east.
+_EAST, _SOUTH, _WEST, _NORTH = 0, 1, 2, 3
+_TURNS = {
+    1: (_WEST,),
+    2: (_NORTH,),
+    4: (_SOUTH,),
+    8: (_EAST,),
+    7: (_SOUTH,),
+    11: (_WEST,),
+    13: (_EAST,),
+    14: (_NORTH,),
+    9: (_WEST, _EAST),
+    6: (_NORTH, _SOUTH),
+}
+_PASSES = np.zeros((16, 2), dtype=bool)
+_LEAVES = np.zeros((16, 2), dtype=np.int8)
+for _pattern, _directions in _TURNS.items():
+    _PASSES[_pattern, : len(_directions)] = True
+    _LEAVES[_pattern, : len(_directions)] = _directions
 
 
-def _crack_rings(mask: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
-    """Trace every part and hole of a 0/1 uint8 mask that has a zero border of 1 pixel.
+#: Rows of corners handled at a time, so that the full-width temporaries stay in cache.
+_STRIP_PIXELS = 1 << 18
 
-    Returns the rings (int64 ``(K, 2)`` pixel-corner points in the mask's frame, axis-aligned
-    edges; repeated and collinear points are left for :func:`_drop_redundant_points`) and, per
-    ring, the index of its outer ring (-1 for an outer ring).
+
+def _turns(label_map: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every turn of every label's boundary, one per pass: ``(x, y, label, leaves, pattern,
+    pass)``, in raster order of the corners, then by the label's NW/NE/SW/SE position, then pass.
     """
-    doubled = cv2.resize(
-        mask, (mask.shape[1] * 2, mask.shape[0] * 2), interpolation=cv2.INTER_NEAREST
-    )
-    contours, hierarchy = cv2.findContours(doubled, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return [], []
-    # Pixel i of the doubled mask lies in the left (even) or right (odd) half of pixel i // 2;
-    # its outer edge is the corner (i + 1) // 2 of the original grid.
-    rings = [(contour.reshape(-1, 2).astype(np.int64) + 1) // 2 for contour in contours]
-    parents = [int(p) for p in hierarchy[0][:, 3]]
-    return rings, parents
+    height, width = label_map.shape
+    rows = max(1, _STRIP_PIXELS // (width + 2))
+    strips = [
+        _turns_in_strip(label_map, top, min(top + rows, height + 1))
+        for top in range(0, height + 1, rows)
+    ]
+    return tuple(np.concatenate(parts) for parts in zip(*strips, strict=True))
+
+
+def _turns_in_strip(label_map: np.ndarray, top: int, bottom: int) -> tuple[np.ndarray, ...]:
+    """:func:`_turns` for the corner rows ``top <= y < bottom``."""
+    height, width = label_map.shape
+    # Corner (x, y) sits in the middle of padded pixels [y : y + 2, x : x + 2], where the map
+    # is padded by one pixel of background all around.
+    padded = np.zeros((bottom - top + 1, width + 2), dtype=label_map.dtype)
+    first_row, last_row = max(top - 1, 0), min(bottom, height)
+    padded[first_row - top + 1 : last_row - top + 1, 1:-1] = label_map[first_row:last_row]
+    # A boundary turns at a corner when a crack runs north or south of it and another one west
+    # or east of it.
+    vertical_crack = padded[:, :-1] != padded[:, 1:]
+    turn = vertical_crack[:-1] | vertical_crack[1:]
+    horizontal_crack = padded[:-1, :] != padded[1:, :]
+    turn &= horizontal_crack[:, :-1] | horizontal_crack[:, 1:]
+    corner = np.flatnonzero(turn)
+    y, x = np.divmod(corner, width + 1)
+    top_left = y * (width + 2) + x
+    flat = padded.ravel()
+    nw, ne = flat[top_left], flat[top_left + 1]
+    sw, se = flat[top_left + width + 2], flat[top_left + width + 3]
+    nw_ne, nw_sw, nw_se = nw == ne, nw == sw, nw == se
+    ne_sw, ne_se, sw_se = ne == sw, ne == se, sw == se
+    # Per position, the pattern of the label there; each label of a block is handled once, at
+    # the first position that holds it.
+    pattern = np.empty((corner.size, 4), dtype=np.uint8)
+    pattern[:, 0] = 1 | (nw_ne << 1) | (nw_sw << 2) | (nw_se << 3)
+    pattern[:, 1] = nw_ne | 2 | (ne_sw << 2) | (ne_se << 3)
+    pattern[:, 2] = nw_sw | (ne_sw << 1) | 4 | (sw_se << 3)
+    pattern[:, 3] = nw_se | (ne_se << 1) | (sw_se << 2) | 8
+    first = np.empty((corner.size, 4), dtype=bool)
+    first[:, 0] = nw != 0
+    first[:, 1] = (ne != 0) & ~nw_ne
+    first[:, 2] = (sw != 0) & ~nw_sw & ~ne_sw
+    first[:, 3] = (se != 0) & ~nw_se & ~ne_se & ~sw_se
+    passes = np.stack(
+        [np.take(_PASSES[:, 0], pattern) & first, np.take(_PASSES[:, 1], pattern) & first], axis=2
+    )  # (corner, position, pass)
+    corner_of, position, which = np.unravel_index(np.flatnonzero(passes), passes.shape)
+    record_pattern = pattern[corner_of, position]
+    value = np.stack([nw, ne, sw, se], axis=1)[corner_of, position]
+    leaves = _LEAVES[record_pattern, which]
+    return x[corner_of], y[corner_of] + top, value, leaves, record_pattern, which
+
+
+def _link_turns(x, value, leaves, pattern, which) -> np.ndarray:
+    """The next turn of each turn along its ring, walked with the label on the left."""
+    count = x.size
+    following = np.empty(count, dtype=np.int64)
+    # Along one row, a label's turns pair up left to right: the crack between the turns of a
+    # pair is its boundary, the one between pairs is not. Turns come in raster order, so a
+    # stable sort by label lines them up by (label, row, column), and at a corner passed twice
+    # pass 0 (west crack) comes before pass 1 (east crack).
+    by_row = np.argsort(value, kind="stable")
+    west_end, east_end = by_row[0::2], by_row[1::2]
+    eastward = leaves[west_end] == _EAST  # walked with the label on the right
+    following[east_end[eastward]] = west_end[eastward]
+    following[west_end[~eastward]] = east_end[~eastward]
+    # Down one column likewise, by (label, column, row). At a pattern-9 corner the pass using
+    # the north crack is pass 1: swap the two passes so that it comes first.
+    order = np.arange(count)
+    swapped = np.flatnonzero((pattern == 9) & (which == 0))
+    order[swapped], order[swapped + 1] = swapped + 1, swapped
+    column = x.astype(np.uint16) if x.size and x.max() < 1 << 16 else x  # radix sorts
+    order = order[np.argsort(column[order], kind="stable")]
+    by_column = order[np.argsort(value[order], kind="stable")]
+    north_end, south_end = by_column[0::2], by_column[1::2]
+    southward = leaves[north_end] == _SOUTH
+    following[south_end[southward]] = north_end[southward]
+    following[north_end[~southward]] = south_end[~southward]
+    return following
+
+
+def _order_rings(following: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split the cycles of ``following`` into rings: ``(order, offsets)``.
+
+    Rings are listed by their lowest index, and each ring starts there (pointer doubling).
+    """
+    count = following.size
+    index = np.arange(count)
+    start = index.copy()
+    jump = following.copy()
+    # After round k, start[i] is the lowest index among the 2**k turns from i on. Once it is the
+    # same all around every ring, it is each ring's lowest index.
+    while True:
+        np.minimum(start, start[jump], out=start)
+        if np.array_equal(start, start[following]):
+            break
+        jump = jump[jump]
+    is_start = start == index
+    # Steps from each turn forward to its ring's start, by pointer jumping.
+    # A start has 0 steps and points at itself, so jumping past it changes nothing.
+    steps = (~is_start).astype(np.int64)
+    ahead = np.where(is_start, index, following)
+    while not is_start[ahead].all():
+        steps += steps[ahead]
+        ahead = ahead[ahead]
+    ring = (np.cumsum(is_start) - 1)[start]
+    lengths = np.bincount(ring)
+    offsets = _ring_offsets(lengths)
+    rank = np.where(is_start, 0, lengths[ring] - steps)
+    order = np.empty(count, dtype=np.int64)
+    order[offsets[ring] + rank] = index
+    return order, offsets
 
 
 def _ring_offsets(lengths: np.ndarray) -> np.ndarray:
@@ -518,17 +647,17 @@ def rasterize_polygons(polygons: Sequence[np.ndarray], height: int, width: int) 
 class _TracedMap:
     """The crack rings of every label of one map, before compaction."""
 
-    shape: tuple[int, int]
+    label_map: np.ndarray
     labels: np.ndarray
     areas: np.ndarray
     x_min: np.ndarray
     y_min: np.ndarray
     x_max: np.ndarray
     y_max: np.ndarray
-    rings: list[np.ndarray] = field(default_factory=list)
-    ring_owner: list[int] = field(default_factory=list)  # index of the label
-    ring_parent: list[int] = field(default_factory=list)  # index of the outer ring, or -1
-    masks: list[np.ndarray] = field(default_factory=list)  # bbox masks, for verification
+    points: np.ndarray  # (N, 2) int64 ring corners, ring after ring
+    offsets: np.ndarray  # ring i is points[offsets[i] : offsets[i + 1]]
+    ring_owner: np.ndarray  # index of the ring's label in ``labels``
+    ring_parent: np.ndarray  # a hole's outer ring; -1 for an outer ring
 
 
 def _trace(label_map: np.ndarray) -> _TracedMap:
@@ -537,41 +666,98 @@ def _trace(label_map: np.ndarray) -> _TracedMap:
         raise ValueError(
             f"label map must be a 2-D integer array, got {label_map.dtype} {label_map.shape}"
         )
-    traced = _TracedMap(label_map.shape, *label_extents(label_map))
-    for index, label in enumerate(traced.labels.tolist()):
-        x0, y0 = int(traced.x_min[index]), int(traced.y_min[index])
-        x1, y1 = int(traced.x_max[index]), int(traced.y_max[index])
-        crop = np.zeros((y1 - y0 + 3, x1 - x0 + 3), dtype=np.uint8)
-        np.equal(label_map[y0 : y1 + 1, x0 : x1 + 1], label, out=crop[1:-1, 1:-1].view(bool))
-        rings, parents = _crack_rings(crop)
-        base = len(traced.rings)
-        shift = np.array([x0 - 1, y0 - 1], dtype=np.int64)
-        traced.rings.extend(ring + shift for ring in rings)
-        traced.ring_owner.extend([index] * len(rings))
-        traced.ring_parent.extend(-1 if p < 0 else base + p for p in parents)
-        traced.masks.append(crop[1:-1, 1:-1])
-    return traced
+    x, y, value, leaves, pattern, which = _turns(label_map)
+    if x.size == 0:
+        none = np.zeros(0, dtype=np.int64)
+        return _TracedMap(
+            label_map,
+            *([none] * 6),
+            np.zeros((0, 2), np.int64),
+            np.zeros(1, np.int64),
+            none,
+            none,
+        )
+    order, offsets = _order_rings(_link_turns(x, value, leaves, pattern, which))
+    points = np.stack([x[order], y[order]], axis=1).astype(np.int64)
+    labels, ring_owner = np.unique(value[order[offsets[:-1]]], return_inverse=True)
+    # Shoelace: walked with the label on the left, outer rings have a positive area and holes a
+    # negative one, so the sum over a label's rings is exactly its pixel count.
+    _, _, following = _ring_neighbours(offsets)
+    cross = points[:, 1] * points[following, 0] - points[:, 0] * points[following, 1]
+    ring_area = np.add.reduceat(cross, offsets[:-1]) // 2
+    areas = np.zeros(labels.size, dtype=np.int64)
+    np.add.at(areas, ring_owner, ring_area)
+    extents = []
+    for reduce, column, initial in (
+        (np.minimum, 0, np.iinfo(np.int64).max),
+        (np.minimum, 1, np.iinfo(np.int64).max),
+        (np.maximum, 0, -1),
+        (np.maximum, 1, -1),
+    ):
+        extent = np.full(labels.size, initial, dtype=np.int64)
+        reduce.at(extent, ring_owner, reduce.reduceat(points[:, column], offsets[:-1]))
+        extents.append(extent)
+    x_min, y_min, x_max, y_max = extents
+    ring_parent = _hole_parents(points, offsets, ring_owner, ring_area)
+    return _TracedMap(
+        label_map,
+        labels.astype(np.int64),
+        areas,
+        x_min,
+        y_min,
+        x_max - 1,
+        y_max - 1,
+        points,
+        offsets,
+        ring_owner,
+        ring_parent,
+    )
+
+
+def _hole_parents(
+    points: np.ndarray, offsets: np.ndarray, ring_owner: np.ndarray, ring_area: np.ndarray
+) -> np.ndarray:
+    """The outer ring around each hole (-1 for outer rings)."""
+    outer = np.flatnonzero(ring_area > 0)
+    parent = np.full(ring_area.size, -1, dtype=np.int64)
+    holes = np.flatnonzero(ring_area < 0)
+    if holes.size == 0:
+        return parent
+    outer_count = np.bincount(ring_owner[outer], minlength=ring_owner.max() + 1)
+    sole_outer = np.full(outer_count.size, -1, dtype=np.int64)
+    sole_outer[ring_owner[outer]] = outer
+    parent[holes] = sole_outer[ring_owner[holes]]
+    # A label of several parts: the hole lies in the smallest of its outer rings that holds the
+    # centre of the hole's first pixel (the one below and right of the ring's first corner).
+    for hole in holes[outer_count[ring_owner[holes]] > 1].tolist():
+        centre = (float(points[offsets[hole], 0]) + 0.5, float(points[offsets[hole], 1]) + 0.5)
+        around = [
+            ring
+            for ring in outer[ring_owner[outer] == ring_owner[hole]].tolist()
+            if cv2.pointPolygonTest(
+                points[offsets[ring] : offsets[ring + 1]].astype(np.float32), centre, False
+            )
+            > 0
+        ]
+        parent[hole] = min(around, key=lambda ring: ring_area[ring])
+    return parent
 
 
 def _assemble(
     traced: _TracedMap, compact: list[np.ndarray], *, verify: bool
 ) -> tuple[Instance, ...]:
     """Bridge holes into their outer rings and build the instances of one map."""
-    height, width = traced.shape
+    height, width = traced.label_map.shape
     count = traced.labels.size
     holes_of: dict[int, list[np.ndarray]] = {}
-    for ring_index, parent in enumerate(traced.ring_parent):
-        if parent >= 0:
-            holes_of.setdefault(parent, []).append(compact[ring_index])
+    for ring_index in np.flatnonzero(traced.ring_parent >= 0).tolist():
+        holes_of.setdefault(int(traced.ring_parent[ring_index]), []).append(compact[ring_index])
     polygons_of: list[list[np.ndarray]] = [[] for _ in range(count)]
-    holes_count = [0] * count
-    for ring_index, parent in enumerate(traced.ring_parent):
-        owner = traced.ring_owner[ring_index]
-        if parent >= 0:
-            holes_count[owner] += 1
-            continue
+    holes_count = np.bincount(traced.ring_owner[traced.ring_parent >= 0], minlength=count)
+    owners = traced.ring_owner.tolist()
+    for ring_index in np.flatnonzero(traced.ring_parent < 0).tolist():
         ring = _bridge(compact[ring_index], holes_of.get(ring_index, []))
-        polygons_of[owner].append(ring.astype(np.float64))
+        polygons_of[owners[ring_index]].append(ring.astype(np.float64))
 
     instances = []
     for index, label in enumerate(traced.labels.tolist()):
@@ -580,7 +766,8 @@ def _assemble(
         polygons = tuple(polygons_of[index])
         if verify:
             local = [p - (x0, y0) for p in polygons]
-            if not np.array_equal(rasterize_polygons(local, h, w), traced.masks[index]):
+            mask = traced.label_map[y0 : y0 + h, x0 : x0 + w] == label
+            if not np.array_equal(rasterize_polygons(local, h, w), mask):
                 raise ContourError(f"label {label}: polygons do not rasterize back to the mask")
         instances.append(
             Instance(
@@ -589,7 +776,7 @@ def _assemble(
                 bbox=(x0, y0, w, h),
                 polygons=polygons,
                 num_parts=len(polygons),
-                num_holes=holes_count[index],
+                num_holes=int(holes_count[index]),
                 touches_border=bool(x0 == 0 or y0 == 0 or x0 + w == width or y0 + h == height),
             )
         )
@@ -610,12 +797,9 @@ def extract_instances(
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     traced = _trace(label_map)
     compact: list[np.ndarray] = []
-    if traced.rings:
-        points = np.concatenate(traced.rings)
-        offsets = _ring_offsets(np.array([len(r) for r in traced.rings], dtype=np.int64))
-        points, offsets = _drop_redundant_points(points, offsets)
-        points, offsets = _compact_rings(points, offsets)
-        compact = [points[offsets[i] : offsets[i + 1]] for i in range(len(traced.rings))]
+    if traced.points.shape[0]:
+        points, offsets = _compact_rings(traced.points, traced.offsets)
+        compact = np.split(points, offsets[1:-1])
     if tolerance > 0:
         compact = [_simplify(ring, tolerance) for ring in compact]
     return _assemble(traced, compact, verify=verify and tolerance == 0)
