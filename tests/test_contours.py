@@ -247,3 +247,47 @@ def test_inexact_straight_edges_fall_back_to_their_crack_edges():
     assert 1 in chosen  # (0,0)->(2,2) skipped the corner (0,2): restored
     repaired = unrolled[chosen]
     assert np.array_equal(contours.rasterize_polygons([repaired], 3, 3), label_map)
+
+
+def assert_parts_and_holes(label_map: np.ndarray, instances) -> None:
+    """Each polygon is one 8-connected part with its own holes; holes are 4-connected gaps."""
+    height, width = label_map.shape
+    for instance in instances:
+        mask = (label_map == instance.label).astype(np.uint8)
+        parts, part_of = cv2.connectedComponents(mask, connectivity=8)
+        gaps, gap_of = cv2.connectedComponents(1 - np.pad(mask, 1), connectivity=4)
+        assert instance.num_parts == parts - 1
+        assert instance.num_holes == gaps - 2  # all but the background and the outside
+        drawn = sorted(
+            int(part_of[contours.rasterize_polygons([ring], height, width).astype(bool)][0])
+            for ring in instance.polygons
+        )
+        assert drawn == list(range(1, parts))
+        for ring in instance.polygons:
+            alone = contours.rasterize_polygons([ring], height, width).astype(bool)
+            part = part_of[alone][0]
+            assert np.array_equal(alone, part_of == part), "a hole is bridged into the wrong part"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(label_maps)
+def test_random_label_maps_have_the_right_parts_and_holes(label_map):
+    assert_parts_and_holes(label_map, contours.extract_instances(label_map, verify=False))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # two parts of label 1, each with its own hole
+        "1110111 1010101 1110111",
+        # a part with a hole that holds an island of the same label, with its own hole
+        "1111111 1000001 1011101 1010101 1011101 1000001 1111111",
+        # two holes side by side in one part, and a second part below
+        "11111 10101 11111 00000 11100 10100 11100",
+    ],
+)
+def test_holes_are_bridged_into_the_part_around_them(text):
+    label_map = grid(text)
+    instances = contours.extract_instances(label_map, verify=True)
+    assert_exact(label_map, instances)
+    assert_parts_and_holes(label_map, instances)
