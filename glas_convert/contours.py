@@ -158,6 +158,7 @@ _LEAVES = np.zeros((16, 2), dtype=np.int8)
 for _pattern, _directions in _TURNS.items():
     _PASSES[_pattern, : len(_directions)] = True
     _LEAVES[_pattern, : len(_directions)] = _directions
+_PASS_COUNT = _PASSES.sum(axis=1).astype(np.uint8)
 
 
 #: Rows of corners handled at a time, so that the full-width temporaries stay in cache.
@@ -211,12 +212,14 @@ def _turns_in_strip(label_map: np.ndarray, top: int, bottom: int) -> tuple[np.nd
     first[:, 1] = (ne != 0) & ~nw_ne
     first[:, 2] = (sw != 0) & ~nw_sw & ~ne_sw
     first[:, 3] = (se != 0) & ~nw_se & ~ne_se & ~sw_se
-    passes = np.stack(
-        [np.take(_PASSES[:, 0], pattern) & first, np.take(_PASSES[:, 1], pattern) & first], axis=2
-    )  # (corner, position, pass)
-    corner_of, position, which = np.unravel_index(np.flatnonzero(passes), passes.shape)
-    record_pattern = pattern[corner_of, position]
-    value = np.stack([nw, ne, sw, se], axis=1)[corner_of, position]
+    # One record per pass: (corner, position) in order, doubled where the boundary passes twice.
+    found = np.flatnonzero(np.take(_PASS_COUNT, pattern) * first)
+    found = np.repeat(found, _PASS_COUNT[pattern.ravel()[found]])
+    which = np.zeros(found.size, dtype=np.int8)
+    which[1:] = found[1:] == found[:-1]
+    corner_of = found >> 2
+    record_pattern = pattern.ravel()[found]
+    value = np.stack([nw, ne, sw, se], axis=1).ravel()[found]
     leaves = _LEAVES[record_pattern, which]
     return x[corner_of], y[corner_of] + top, value, leaves, record_pattern, which
 
