@@ -252,36 +252,52 @@ def _link_turns(x, value, leaves, pattern, which) -> np.ndarray:
     return following
 
 
-def _order_rings(following: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _order_rings(following: np.ndarray, along_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split the cycles of ``following`` into rings: ``(order, offsets)``.
 
-    Rings are listed by their lowest index, and each ring starts there (pointer doubling).
+    Rings are listed by their lowest index, and each ring starts there. ``along_row`` marks the
+    turns whose next turn is in the same row; rings alternate them with the others.
     """
     count = following.size
-    index = np.arange(count)
-    start = index.copy()
-    jump = following.copy()
-    # After round k, start[i] is the lowest index among the 2**k turns from i on. Once it is the
-    # same all around every ring, it is each ring's lowest index.
+    # Pointer doubling over every other turn (those leaving along a row) halves the work;
+    # int32 halves the memory traffic of its random gathers.
+    following = following.astype(np.int32)
+    leaving = np.flatnonzero(along_row).astype(np.int32)
+    position = np.empty(count, dtype=np.int32)
+    position[leaving] = np.arange(leaving.size, dtype=np.int32)
+    after = following[leaving]  # the turn leaving along a column that follows each of them
+    two_ahead = position[following[after]]
+    # After round k, start[i] is the lowest index among turns 2i .. 2i + 2**(k+1) - 1 of the
+    # ring counted from leaving[i], and half_steps[i] how many pairs ahead it first comes. Once
+    # start is the same all around every ring, it is each ring's lowest index.
+    start = np.minimum(leaving, after)
+    half_steps = np.zeros(leaving.size, dtype=np.int32)
+    jump = two_ahead
+    span = 1
     while True:
-        np.minimum(start, start[jump], out=start)
-        if np.array_equal(start, start[following]):
+        ahead_start = start[jump]
+        lower = ahead_start < start
+        half_steps = np.where(lower, half_steps[jump] + span, half_steps)
+        start = np.where(lower, ahead_start, start)
+        if np.array_equal(start, start[two_ahead]):
             break
         jump = jump[jump]
-    is_start = start == index
-    # Steps from each turn forward to its ring's start, by pointer jumping.
-    # A start has 0 steps and points at itself, so jumping past it changes nothing.
-    steps = (~is_start).astype(np.int64)
-    ahead = np.where(is_start, index, following)
-    while not is_start[ahead].all():
-        steps += steps[ahead]
-        ahead = ahead[ahead]
-    ring = (np.cumsum(is_start) - 1)[start]
+        span *= 2
+    # Steps from each turn forward to its ring's start (one more when that start leaves along a
+    # column); -1 for the turn right after the start.
+    steps = np.empty(count, dtype=np.int32)
+    steps[leaving] = 2 * half_steps + ~along_row[start]
+    steps[after] = steps[leaving] - 1
+    is_start = np.zeros(count, dtype=bool)
+    is_start[start] = True
+    ring = np.empty(count, dtype=np.int32)
+    ring[leaving] = (np.cumsum(is_start, dtype=np.int32) - 1)[start]
+    ring[after] = ring[leaving]
     lengths = np.bincount(ring)
     offsets = _ring_offsets(lengths)
-    rank = np.where(is_start, 0, lengths[ring] - steps)
-    order = np.empty(count, dtype=np.int64)
-    order[offsets[ring] + rank] = index
+    rank = np.where(steps <= 0, -steps, lengths.astype(np.int32)[ring] - steps)
+    order = np.empty(count, dtype=np.int32)
+    order[offsets.astype(np.int32)[ring] + rank] = np.arange(count, dtype=np.int32)
     return order, offsets
 
 
@@ -680,7 +696,8 @@ def _trace(label_map: np.ndarray) -> _TracedMap:
             none,
             none,
         )
-    order, offsets = _order_rings(_link_turns(x, value, leaves, pattern, which))
+    following = _link_turns(x, value, leaves, pattern, which)
+    order, offsets = _order_rings(following, y[following] == y)
     points = np.stack([x[order], y[order]], axis=1).astype(np.int64)
     labels, ring_owner = np.unique(value[order[offsets[:-1]]], return_inverse=True)
     # Shoelace: walked with the label on the left, outer rings have a positive area and holes a
