@@ -270,6 +270,13 @@ def dda_toggles(
 # Compaction: crack rings -> few straight edges that produce the same toggles.
 
 
+def _accumulate(ufunc: np.ufunc, array: np.ndarray) -> None:
+    """``ufunc.accumulate(array, axis=0)`` in place, row by row: numpy's accumulate along an
+    outer axis is an order of magnitude slower than one whole-row ufunc call per row."""
+    for k in range(1, array.shape[0]):
+        ufunc(array[k], array[k - 1], out=array[k])
+
+
 class _EdgeGeometry:
     """Horizontal crack edges of a batch of unrolled rings, for the cone test."""
 
@@ -300,7 +307,8 @@ class _EdgeGeometry:
         ax = self.x[starts][None, :]
         ay = self.y[starts][None, :]
         direction = np.where(usable, self.direction[h_clipped], 0)
-        monotone = np.logical_and.accumulate(usable & (direction == direction[:1]), axis=0)
+        monotone = usable & (direction == direction[:1])
+        _accumulate(np.logical_and, monotone)
         rise = self.row[h_clipped] - ay
         near = self.col_first[h_clipped] - ax
         far = self.col_last[h_clipped] - ax
@@ -335,8 +343,8 @@ class _EdgeGeometry:
             for offset in (near, far):
                 np.maximum(lower, (rise + low_margin) / (offset + low_offset), out=lower)
                 np.minimum(upper, (rise + high_margin) / (offset + high_offset), out=upper)
-            np.maximum.accumulate(lower, axis=0, out=lower)
-            np.minimum.accumulate(upper, axis=0, out=upper)
+            _accumulate(np.maximum, lower)
+            _accumulate(np.minimum, upper)
             fits |= (slope > lower + _EPSILON) & (slope < upper - _EPSILON)
             still_open |= (lower[-1] < upper[-1]) & monotone[-1]
         valid = fits & ends_ok
