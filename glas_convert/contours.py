@@ -69,9 +69,9 @@ _EPSILON = 1e-9
 #: pycocotools (2.0.11) calls np.array(copy=False) in decode; numpy 2 warns about it.
 _PYCOCOTOOLS_NUMPY2_WARNING = "__array__ implementation doesn't accept a copy keyword"
 #: How many horizontal crack edges ahead the cone test looks: a short look from every point,
-#: then longer ones only from the points whose cone was still open.
+#: then further only from the points whose cone is still open, carrying that cone.
 _RUNS = (3, 8, 24)
-#: Start points per batch of the cone test.
+#: Cones (start points and regimes) per batch of the cone test.
 _CHUNK = 8192
 #: pycocotools' upsampling factor in rleFrPoly.
 _SCALE = 5
@@ -270,6 +270,22 @@ def dda_toggles(
 # Compaction: crack rings -> few straight edges that produce the same toggles.
 
 
+def _cone_table() -> np.ndarray:
+    """The parameters of :data:`_SLOPE_REGIMES` as a table ``[regime, rising, backward]``:
+    (lowest m, highest m, y margin and x offset of the low bound, and of the high bound)."""
+    table = np.empty((2, 2, 2, 6))
+    for regime, (if_rising, if_falling) in enumerate(_SLOPE_REGIMES):
+        for rising, (low, high, low_y, low_x, high_y, high_x) in ((1, if_rising), (0, if_falling)):
+            table[regime, rising, 0] = (low, high, low_y, low_x, high_y, high_x)
+            # y(x) = ay + m (x - ax) >= r + margin bounds m from below when x > ax, from above
+            # when x < ax: a backward chain swaps which constraint gives which bound.
+            table[regime, rising, 1] = (low, high, high_y, high_x, low_y, low_x)
+    return table
+
+
+_CONE_TABLE = _cone_table()
+
+
 def _accumulate(ufunc: np.ufunc, array: np.ndarray) -> None:
     """``ufunc.accumulate(array, axis=0)`` in place, row by row: numpy's accumulate along an
     outer axis is an order of magnitude slower than one whole-row ufunc call per row."""
@@ -278,78 +294,148 @@ def _accumulate(ufunc: np.ufunc, array: np.ndarray) -> None:
 
 
 class _EdgeGeometry:
-    """Horizontal crack edges of a batch of unrolled rings, for the cone test."""
+    """Horizontal crack edges of a batch of unrolled rings, for the cone test.
+
+    Edge arrays are indexed by horizontal edge and padded past the last one, so that a start's
+    look-ahead window is a plain index range; a start's run ends where its chain stops being
+    x-monotone, alternating and in its ring (``chain``).
+    """
 
     def __init__(self, unrolled: np.ndarray, horizontal: np.ndarray, last_of_ring: np.ndarray):
-        self.x = unrolled[:, 0].astype(np.float64)
-        self.y = unrolled[:, 1].astype(np.float64)
+        self.unrolled = unrolled
         self.horizontal = horizontal
         self.last_of_ring = last_of_ring
+        count = horizontal.size
         a, b = unrolled[horizontal], unrolled[horizontal + 1]
-        self.row = a[:, 1].astype(np.float64)
+        after = np.minimum(horizontal + 2, unrolled.shape[0] - 1)
+        ring_last = last_of_ring[horizontal]
+        columns = np.empty((5, count + _RUNS[-1]))
+        columns[:, count:] = np.nan
+        self.row, self.col_first, self.col_last, self.x_end, self.y_next = columns
+        self.row[:count] = a[:, 1]
+        np.minimum(a[:, 0], b[:, 0], out=self.col_first[:count], casting="unsafe")
+        np.maximum(a[:, 0], b[:, 0], out=self.col_last[:count], casting="unsafe")
+        self.col_last[:count] -= 1
+        self.x_end[:count] = b[:, 0]
+        # The end of the vertical edge after each horizontal one; NaN (no slope fits) where the
+        # ring ends first.
+        self.y_next[:count] = np.where(horizontal + 2 <= ring_last, unrolled[after, 1], np.nan)
         self.direction = np.sign(b[:, 0] - a[:, 0])
-        self.col_first = np.minimum(a[:, 0], b[:, 0]).astype(np.float64)
-        self.col_last = np.maximum(a[:, 0], b[:, 0]).astype(np.float64) - 1
+        joined = (
+            (ring_last[1:] == ring_last[:-1])
+            & (self.direction[1:] == self.direction[:-1])
+            & (horizontal[1:] == horizontal[:-1] + 2)
+        )
+        breaks = np.append(np.flatnonzero(~joined) + 1, count)
+        index = np.arange(count)
+        self.chain = breaks[np.searchsorted(breaks, index, side="right")] - index
 
-    def reach(self, starts: np.ndarray, run: int) -> tuple[np.ndarray, np.ndarray]:
-        """For each start point, how many crack edges one exact straight edge can replace.
-
-        Looks ``run`` horizontal edges ahead. Also says where the cone is still open after them.
-        """
-        # Arrays are (run, starts): numpy accumulates fastest along the first axis.
+    def reach(self, starts: np.ndarray) -> np.ndarray:
+        """For each start point, how many crack edges one exact straight edge can replace."""
         count = self.horizontal.size
         first = np.searchsorted(self.horizontal, starts)
-        h_index = first[None, :] + np.arange(run)[:, None]
-        h_clipped = np.minimum(h_index, count - 1)
-        edge = self.horizontal[h_clipped]
-        last = self.last_of_ring[starts][None, :]
-        usable = (h_index < count) & (edge < last)
-        ax = self.x[starts][None, :]
-        ay = self.y[starts][None, :]
-        direction = np.where(usable, self.direction[h_clipped], 0)
-        monotone = usable & (direction == direction[:1])
-        _accumulate(np.logical_and, monotone)
-        rise = self.row[h_clipped] - ay
-        near = self.col_first[h_clipped] - ax
-        far = self.col_last[h_clipped] - ax
-        backward = direction[0] < 0
+        has_run = first < count
+        first = np.minimum(first, count - 1)
+        edge = self.horizontal[first]
+        has_run &= edge < self.last_of_ring[starts]
+        ax = self.unrolled[starts, 0].astype(np.float64)
+        ay = self.unrolled[starts, 1].astype(np.float64)
+        # A chain fits a straight edge only if its first step (a horizontal edge of `length`
+        # columns and the vertical edge of `step` rows next to it) does: a steep edge toggles
+        # one column per row, so no long horizontal edge; a shallow one moves one row per column
+        # at most, and from a vertical start only on short edges (pycocotools' .4/.6 samples).
+        from_vertical = edge != starts
+        length = self.col_last[first] - self.col_first[first] + 1
+        step = np.abs(
+            np.where(from_vertical, self.row[first] - ay, self.y_next[first] - self.row[first])
+        )
+        shallow = has_run & (step == 1) & ((length == 1) | ~from_vertical | (length == 2))
+        steep = has_run & (length == 1) & (step >= 1)
+        # Every fitting slope has the sign of that first step.
+        rising = (self.direction[first] > 0) == np.where(
+            from_vertical, self.row[first] > ay, self.y_next[first] > self.row[first]
+        )
+        backward = self.direction[first] < 0
+        # One cone per start and regime: both regimes only for single-pixel diagonal steps.
+        which = np.concatenate([np.flatnonzero(shallow), np.flatnonzero(steep)])
+        regime = np.repeat([0, 1], [int(shallow.sum()), which.size - int(shallow.sum())])
+        params = _CONE_TABLE[regime, rising[which].astype(np.intp), backward[which].astype(np.intp)]
+        cap = np.minimum(self.chain[first[which]], _RUNS[-1])
+        score = np.zeros(which.size, dtype=np.int64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for chunk in range(0, which.size, _CHUNK):  # chunks keep the temporaries in cache
+                part = np.arange(chunk, min(chunk + _CHUNK, which.size))
+                lower = params[part, 0]
+                upper = params[part, 1]
+                begin = 0
+                for end in _RUNS:  # look further ahead only where the cone is still open
+                    pick = which[part]
+                    found, lower, upper = self._cone(
+                        first[pick],
+                        ax[pick],
+                        ay[pick],
+                        params[part],
+                        lower,
+                        upper,
+                        cap[part],
+                        begin,
+                        end,
+                    )
+                    np.maximum(score[part], found, out=found)
+                    score[part] = found
+                    still_open = (lower < upper) & (cap[part] > end)
+                    part, lower, upper = part[still_open], lower[still_open], upper[still_open]
+                    begin = end
+                    if part.size == 0:
+                        break
+        best = np.zeros(starts.size, dtype=np.int64)
+        split = int(shallow.sum())
+        best[which[:split]] = score[:split]
+        best[which[split:]] = np.maximum(best[which[split:]], score[split:])
+        # A fit at look-ahead k ends 2k + 1 (or, after the vertical edge, 2k + 2) edges past the
+        # first horizontal edge.
+        return np.where(best > 0, best + from_vertical, 1)
+
+    def _cone(self, first, ax, ay, params, lower, upper, cap, begin, end):
+        """Look-ahead edges ``begin`` to ``end`` of one stage: the cone carried in from the
+        previous stage narrows edge by edge; says the best fit, and the cone carried out."""
+        # Arrays are (look-ahead, starts): one whole row per ufunc call.
+        ahead = np.arange(begin, end)[:, None]
+        index = first + ahead
+        rise = self.row[index] - ay
+        # The bounds are monotone in x on each side of the start point, so an edge's first or
+        # last column bounds the whole edge: which one depends on the sign of the numerator.
+        low = rise + params[:, 2]
+        offset = np.where(low >= 0, self.col_first[index], self.col_last[index])
+        offset -= ax
+        offset += params[:, 3]
+        low /= offset
+        np.maximum(low[0], lower, out=low[0])
+        _accumulate(np.maximum, low)
+        high = rise + params[:, 4]
+        offset = np.where(high >= 0, self.col_last[index], self.col_first[index])
+        offset -= ax
+        offset += params[:, 5]
+        high /= offset
+        np.minimum(high[0], upper, out=high[0])
+        _accumulate(np.minimum, high)
+        lower, upper = low[-1].copy(), high[-1].copy()
         # Candidate ends: the end of each horizontal edge, and the end of the vertical edge
         # after it (which adds no toggles, so the same cone applies).
-        ends = np.stack([edge + 1, edge + 2])  # (2, run, starts)
-        ends_ok = monotone[None] & (ends <= last[None])
-        ends = np.minimum(ends, last[None])
-        dx = self.x[ends] - ax[None]
-        slope = (self.y[ends] - ay[None]) / np.where(dx == 0, 1.0, dx)
-        # Chains are straight enough that the slopes worth testing from one start share the
-        # sign of the slope to its farthest candidate: test the two regimes of that sign only.
-        farthest = np.maximum(monotone.sum(axis=0) - 1, 0)
-        rising = slope[0, farthest, np.arange(starts.size)] >= 0
-        fits = np.zeros(ends.shape, dtype=bool)
-        still_open = np.zeros(starts.size, dtype=bool)
-        for if_rising, if_falling in _SLOPE_REGIMES:
-            regime_low, regime_high, low_y, low_x, high_y, high_x = (
-                np.where(rising, a, b) for a, b in zip(if_rising, if_falling, strict=True)
-            )
-            # y(x) = ay + m (x - ax) >= r + margin bounds m from below when x > ax, from above
-            # when x < ax: a backward chain swaps which constraint gives which bound.
-            low_margin = np.where(backward, high_y, low_y)
-            low_offset = np.where(backward, high_x, low_x)
-            high_margin = np.where(backward, low_y, high_y)
-            high_offset = np.where(backward, low_x, high_x)
-            lower = np.broadcast_to(regime_low, h_index.shape).copy()
-            upper = np.broadcast_to(regime_high, h_index.shape).copy()
-            # The bounds are monotone in x on each side of the start point, so an edge's
-            # first and last columns bound the whole edge.
-            for offset in (near, far):
-                np.maximum(lower, (rise + low_margin) / (offset + low_offset), out=lower)
-                np.minimum(upper, (rise + high_margin) / (offset + high_offset), out=upper)
-            _accumulate(np.maximum, lower)
-            _accumulate(np.minimum, upper)
-            fits |= (slope > lower + _EPSILON) & (slope < upper - _EPSILON)
-            still_open |= (lower[-1] < upper[-1]) & monotone[-1]
-        valid = fits & ends_ok
-        span = np.where(valid, ends - starts, 1)
-        return span.max(axis=(0, 1)), still_open
+        dx = self.x_end[index] - ax
+        low += _EPSILON
+        high -= _EPSILON
+        slope = rise / dx
+        fits = (slope > low) & (slope < high)
+        slope = self.y_next[index] - ay
+        slope /= dx
+        fits_after = (slope > low) & (slope < high)
+        valid = ahead < cap
+        fits_after &= valid
+        fits |= fits_after
+        fits &= valid
+        found = fits * (2 * ahead + 1) + fits_after
+        return found.max(axis=0), lower, upper
 
 
 def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -377,15 +463,7 @@ def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     geometry = _EdgeGeometry(unrolled, horizontal, last_of_ring)
     starts = np.flatnonzero(np.arange(total) < last_of_ring)
     # reach[i]: how many crack edges the longest exact straight edge from start i replaces.
-    reach = np.empty(starts.size, dtype=np.int64)
-    for chunk in range(0, starts.size, _CHUNK):  # chunks keep the temporaries in cache
-        part = np.arange(chunk, min(chunk + _CHUNK, starts.size))
-        for run in _RUNS:  # look further ahead only where the cone is still open
-            found, still_open = geometry.reach(starts[part], run)
-            reach[part] = found if run == _RUNS[0] else np.maximum(reach[part], found)
-            part = part[still_open]
-            if part.size == 0:
-                break
+    reach = geometry.reach(starts)
     jump = np.arange(total)
     jump[starts] += reach  # a ring's last point jumps to itself
 
