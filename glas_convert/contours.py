@@ -159,35 +159,30 @@ def _ring_offsets(lengths: np.ndarray) -> np.ndarray:
     return offsets
 
 
-def _ring_neighbours(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For a batch of closed rings: each point's ring, previous point and next point."""
-    lengths = np.diff(offsets)
-    ring_of = np.repeat(np.arange(lengths.size), lengths)
-    index = np.arange(offsets[-1])
-    following = np.where(index + 1 == offsets[ring_of + 1], offsets[ring_of], index + 1)
-    preceding = np.where(index == offsets[ring_of], offsets[ring_of + 1] - 1, index - 1)
-    return ring_of, preceding, following
-
-
-def _keep_points(
-    points: np.ndarray, offsets: np.ndarray, ring_of: np.ndarray, keep: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.bincount(ring_of[keep], minlength=offsets.size - 1)
-    return points[keep], _ring_offsets(counts)
-
-
 def _drop_redundant_points(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
     """Remove repeated and collinear points from a batch of closed axis-aligned rings."""
-    ring_of, _, following = _ring_neighbours(offsets)
-    repeated = np.all(points[following] == points, axis=1)
-    points, offsets = _keep_points(points, offsets, ring_of, ~repeated)
-    ring_of, preceding, following = _ring_neighbours(offsets)
-    step_in = points - points[preceding]
-    step_out = points[following] - points
-    collinear = ((step_in[:, 0] == 0) & (step_out[:, 0] == 0)) | (
-        (step_in[:, 1] == 0) & (step_out[:, 1] == 0)
-    )
-    return _keep_points(points, offsets, ring_of, ~collinear)
+    step = _ring_steps(points, offsets)[0]
+    kept = np.flatnonzero((step[:, 0] != 0) | (step[:, 1] != 0))
+    # np.take: numpy's fancy indexing of rows is several times slower.
+    points, offsets = np.take(points, kept, axis=0), np.searchsorted(kept, offsets)
+    step, first, last = _ring_steps(points, offsets)  # a kept point's successor may be gone
+    incoming = np.empty_like(step)
+    incoming[1:] = step[:-1]
+    incoming[first] = step[last]
+    still = step == 0
+    collinear = (still[:, 0] & (incoming[:, 0] == 0)) | (still[:, 1] & (incoming[:, 1] == 0))
+    kept = np.flatnonzero(~collinear)
+    return np.take(points, kept, axis=0), np.searchsorted(kept, offsets)
+
+
+def _ring_steps(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each point's step to the next one in its closed ring, and the non-empty rings' ends."""
+    step = np.empty_like(points)
+    np.subtract(points[1:], points[:-1], out=step[:-1])
+    filled = np.flatnonzero(offsets[1:] > offsets[:-1])
+    first, last = offsets[filled], offsets[filled + 1] - 1
+    step[last] = points[first] - points[last]
+    return step, first, last
 
 
 # --------------------------------------------------------------------------------------------
