@@ -199,65 +199,61 @@ def dda_toggles(
     where pycocotools rounds a value that lies exactly on a rounding boundary, so its result
     depends on floating-point detail; callers must not rely on such an edge.
     """
-    x0, y0, x1, y1 = (np.asarray(a, dtype=np.int64) for a in (x0, y0, x1, y1))
-    columns_per_edge = np.abs(x1 - x0)
-    total = int(columns_per_edge.sum())
-    edge = np.repeat(np.arange(x0.size), columns_per_edge)
-    first = _ring_offsets(columns_per_edge)[:-1]
-    column = np.repeat(np.minimum(x0, x1), columns_per_edge) + (
-        np.arange(total) - np.repeat(first, columns_per_edge)
-    )
-    fx0, fy0, fx1, fy1 = (_SCALE * a[edge] for a in (x0, y0, x1, y1))
-    dx = np.abs(fx1 - fx0)
-    dy = np.abs(fy1 - fy0)
+    x0, y0, x1, y1 = (_SCALE * np.asarray(a, dtype=np.int64) for a in (x0, y0, x1, y1))
+    dx = np.abs(x1 - x0)
+    dy = np.abs(y1 - y0)
     shallow = dx >= dy
-    crossing_u = _SCALE * column + 2  # the DDA steps from u to u + 1 across x = column + .5
-
-    # Shallow edges step along x from the endpoint with the smaller x.
-    swap = fx0 > fx1
-    xs = np.where(swap, fx1, fx0)
-    ys = np.where(swap, fy1, fy0)
-    ye = np.where(swap, fy0, fy1)
-    den = 2 * np.maximum(dx, 1)
-    t = crossing_u - xs
-    num_a = 2 * ys * dx + 2 * (ye - ys) * t + dx
-    num_b = num_a + 2 * (ye - ys)
-    lower_shallow = np.minimum(num_a // den, num_b // den)
-    # Where a value lies exactly on a rounding boundary, floating point may round it one down.
-    lower_shallow_alt = np.minimum(
-        num_a // den - (num_a % den == 0), num_b // den - (num_b % den == 0)
-    )
-
-    # Steep edges step along y from the endpoint with the smaller y; find the last step t*
-    # before u passes the crossing, the lower of the two points is at v = ys + t*.
-    swap = fy0 > fy1
-    xs = np.where(swap, fx1, fx0)
-    xe = np.where(swap, fx0, fx1)
-    ys = np.where(swap, fy1, fy0)
-    slope_num = 2 * (xe - xs)
-    safe_num = np.where(slope_num == 0, 1, slope_num)
-    den = 2 * np.maximum(dy, 1)
-    bound = den * (crossing_u + 1) - 2 * xs * dy - dy
-    t_last = np.where(slope_num > 0, (bound - 1) // safe_num, bound // safe_num)
-    at_last = 2 * xs * dy + slope_num * t_last + dy
-    # On a boundary, floating point may round u one down: rising edges may then cross one step
-    # later (boundary at t* + 1), falling ones one step earlier (boundary at t*).
-    lower_steep = ys + t_last
-    lower_steep_alt = np.where(
-        slope_num > 0,
-        lower_steep + ((at_last + slope_num) % den == 0),
-        lower_steep - (at_last % den == 0),
-    )
-
-    lower_v = np.where(shallow, lower_shallow, lower_steep)
-    lower_v_alt = np.where(shallow, lower_shallow_alt, lower_steep_alt)
+    # Everything but the crossing u is per edge: each regime's lower DDA point is the floor of
+    # (offset + gain * u) / divisor, with u = 5 column + 2 (the DDA steps from u to u + 1
+    # across x = column + .5).
+    # Shallow edges step along x from the endpoint with the smaller x: the lower point of the
+    # step is the smaller of the rounded (2 ys dx + 2 (ye - ys) t + dx) / 2 dx at t = u - xs
+    # and t + 1.
+    swap = x0 > x1
+    xs = np.where(swap, x1, x0)
+    ys = np.where(swap, y1, y0)
+    gain = 2 * (np.where(swap, y0, y1) - ys)
+    shallow_divisor = 2 * np.maximum(dx, 1)
+    shallow_offset = 2 * ys * dx + dx - gain * xs + np.minimum(gain, 0)
+    # Steep edges step along y from the endpoint with the smaller y; the lower point is at
+    # v = ys + t*, t* the last step before u passes the crossing.
+    swap = y0 > y1
+    xs = np.where(swap, x1, x0)
+    ys = np.where(swap, y1, y0)
+    slope_num = 2 * (np.where(swap, x0, x1) - xs)
+    steep_divisor = np.where(slope_num == 0, 1, slope_num)
+    steep_gain = 2 * np.maximum(dy, 1)
+    at_zero = 2 * xs * dy + dy  # the DDA's 2 dy u at t = 0
+    rising = slope_num > 0
+    steep_offset = steep_gain - at_zero - rising + ys * steep_divisor
+    offset = np.where(shallow, shallow_offset, steep_offset)
+    gain = np.where(shallow, gain, steep_gain)
+    divisor = np.where(shallow, shallow_divisor, steep_divisor)
     # Rounding on a boundary is only inexact when the slope is not a dyadic fraction.
     run_along, rise = np.where(shallow, dx, dy), np.where(shallow, dy, dx)
     reduced = run_along // np.maximum(np.gcd(run_along, rise), 1)
     dyadic = (reduced & (reduced - 1)) == 0
+
+    columns_per_edge = dx // _SCALE
+    edge = np.repeat(np.arange(x0.size), columns_per_edge)
+    first = _ring_offsets(columns_per_edge)[:-1]
+    column = np.arange(edge.size) + np.repeat(
+        np.minimum(x0, x1) // _SCALE - first, columns_per_edge
+    )
+    numerator = offset[edge] + gain[edge] * (_SCALE * column + 2)
+    lower_v = numerator // divisor[edge]
     # pycocotools: yd = ceil((v + .5) / 5 - .5), i.e. v rounded to the nearest multiple of 5.
     row = (lower_v + 2) // _SCALE
-    tie = ~dyadic & ((lower_v_alt + 2) // _SCALE != row)
+    # On a boundary, floating point may round one down: shallow edges and falling steep ones
+    # may then take v - 1, rising steep ones v + 1; that only matters when it changes the row.
+    tie = np.zeros(edge.size, dtype=bool)
+    near = np.flatnonzero(~dyadic[edge] & ((lower_v + 2 + (rising & ~shallow)[edge]) % _SCALE == 0))
+    if near.size:
+        e = edge[near]
+        at_last = at_zero[e] + slope_num[e] * (lower_v[near] - ys[e]) + rising[e] * slope_num[e]
+        tie[near] = np.where(
+            shallow[e], numerator[near] % divisor[e] == 0, at_last % steep_gain[e] == 0
+        )
     return edge, column, row, tie
 
 
@@ -493,18 +489,12 @@ def _repair_inexact_edges(
     is_last = np.ones(chosen_index.size, dtype=bool)
     is_last[:-1] = last_of_ring[chosen_index[1:]] != ring_last[:-1]
     next_index[is_last] = ring_last[is_last]
-    long_edge = next_index - chosen_index > 1
-    if not long_edge.any():
+    long_edge = np.flatnonzero(next_index - chosen_index > 1)
+    if long_edge.size == 0:
         return chosen_index
     edge_start = chosen_index[long_edge]
     edge_end = next_index[long_edge]
-    a, b = unrolled[edge_start], unrolled[edge_end]
-    edge, _, row, tie = dda_toggles(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
-    # The crack edges between the two points toggle each column once, at their own row.
-    crack_row = _crack_rows(unrolled, edge_start, edge_end)
-    bad_crossing = tie | (row != crack_row)
-    bad_edge = np.zeros(edge_start.size, dtype=bool)
-    bad_edge[edge[bad_crossing]] = True
+    bad_edge = _inexact_edges(unrolled, edge_start, edge_end)
     if not bad_edge.any():
         return chosen_index
     spans = edge_end[bad_edge] - edge_start[bad_edge]
@@ -514,31 +504,48 @@ def _repair_inexact_edges(
     return np.unique(np.concatenate([chosen_index, restored]))
 
 
-def _crack_rows(unrolled: np.ndarray, edge_start: np.ndarray, edge_end: np.ndarray) -> np.ndarray:
+def _inexact_edges(
+    unrolled: np.ndarray, edge_start: np.ndarray, edge_end: np.ndarray
+) -> np.ndarray:
+    """Which straight edges between unrolled points toggle other pixels than the crack path."""
+    x, y = unrolled[:, 0], unrolled[:, 1]
+    crack_row, crossed = _crack_rows(unrolled, edge_start, edge_end)
+    x0, y0, x1, y1 = x[edge_start], y[edge_start], x[edge_end], y[edge_end]
+    monotone = crossed == np.abs(x1 - x0)
+    if not monotone.all():  # never from the cone test: such edges are not worth checking
+        bad_edge = np.ones(edge_start.size, dtype=bool)
+        bad_edge[monotone] = _inexact_edges(unrolled, edge_start[monotone], edge_end[monotone])
+        return bad_edge
+    edge, _, row, tie = dda_toggles(x0, y0, x1, y1)
+    bad_crossing = tie | (row != crack_row)
+    bad_edge = np.zeros(edge_start.size, dtype=bool)
+    bad_edge[edge[bad_crossing]] = True
+    return bad_edge
+
+
+def _crack_rows(
+    unrolled: np.ndarray, edge_start: np.ndarray, edge_end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Row at which the crack path from each ``edge_start`` to ``edge_end`` crosses each column.
 
     Laid out as :func:`dda_toggles` lays out the straight edges between the same points: edge
-    by edge, columns ascending. The paths are x-monotone, so each column is crossed once.
+    by edge, columns ascending. That holds where the path is x-monotone, which the second
+    array tells: how many columns each path crosses (its width if, and only if, monotone).
     """
-    first_x = np.minimum(unrolled[edge_start, 0], unrolled[edge_end, 0])
-    width = np.abs(unrolled[edge_end, 0] - unrolled[edge_start, 0])
-    base = _ring_offsets(width)
     spans = edge_end - edge_start
-    crack = np.repeat(edge_start, spans) + (
-        np.arange(int(spans.sum())) - np.repeat(_ring_offsets(spans)[:-1], spans)
-    )
-    owner = np.repeat(np.arange(edge_start.size), spans)
-    p, q = unrolled[crack], unrolled[crack + 1]
-    horizontal = p[:, 1] == q[:, 1]
-    owner, p, q = owner[horizontal], p[horizontal], q[horizontal]
-    cols_per = np.abs(q[:, 0] - p[:, 0])
-    cols = np.repeat(np.minimum(p[:, 0], q[:, 0]), cols_per) + (
-        np.arange(int(cols_per.sum())) - np.repeat(_ring_offsets(cols_per)[:-1], cols_per)
-    )
-    owner = np.repeat(owner, cols_per)
-    rows = np.full(int(base[-1]), -1, dtype=np.int64)
-    rows[base[owner] + cols - first_x[owner]] = np.repeat(p[:, 1], cols_per)
-    return rows
+    offsets = _ring_offsets(spans)
+    # Walk each path in the direction of ascending x, so its crack edges come in column order.
+    backward = unrolled[edge_end, 0] < unrolled[edge_start, 0]
+    origin = np.where(backward, edge_end - 1, edge_start)
+    sense = np.where(backward, -1, 1)
+    within = np.arange(int(offsets[-1])) - np.repeat(offsets[:-1], spans)
+    crack = np.repeat(origin, spans) + within * np.repeat(sense, spans)
+    p, q = np.take(unrolled, crack, axis=0), np.take(unrolled, crack + 1, axis=0)
+    columns = np.abs(q[:, 0] - p[:, 0])
+    # A slanted crack edge (never in a crack ring) toggles no row a DDA can reach.
+    row = np.where(p[:, 1] == q[:, 1], p[:, 1], np.iinfo(np.int64).min)
+    crossed = np.add.reduceat(columns, offsets[:-1]) if spans.size else spans
+    return np.repeat(row, columns), crossed
 
 
 # --------------------------------------------------------------------------------------------
