@@ -262,16 +262,16 @@ def dda_toggles(
 
 
 def _cone_table() -> np.ndarray:
-    """The parameters of :data:`_SLOPE_REGIMES` as a table ``[regime, rising, backward]``:
-    (lowest m, highest m, y margin and x offset of the low bound, and of the high bound)."""
+    """The parameters of :data:`_SLOPE_REGIMES`, one column per 4 regime + 2 rising + backward:
+    (y margin and x offset of the low bound, and of the high bound, lowest m, highest m)."""
     table = np.empty((2, 2, 2, 6))
     for regime, (if_rising, if_falling) in enumerate(_SLOPE_REGIMES):
         for rising, (low, high, low_y, low_x, high_y, high_x) in ((1, if_rising), (0, if_falling)):
-            table[regime, rising, 0] = (low, high, low_y, low_x, high_y, high_x)
+            table[regime, rising, 0] = (low_y, low_x, high_y, high_x, low, high)
             # y(x) = ay + m (x - ax) >= r + margin bounds m from below when x > ax, from above
             # when x < ax: a backward chain swaps which constraint gives which bound.
-            table[regime, rising, 1] = (low, high, high_y, high_x, low_y, low_x)
-    return table
+            table[regime, rising, 1] = (high_y, high_x, low_y, low_x, low, high)
+    return table.reshape(8, 6).T.copy()
 
 
 _CONE_TABLE = _cone_table()
@@ -297,24 +297,26 @@ class _EdgeGeometry:
         self.horizontal = horizontal
         self.last_of_ring = last_of_ring
         count = horizontal.size
-        a, b = unrolled[horizontal], unrolled[horizontal + 1]
-        after = np.minimum(horizontal + 2, unrolled.shape[0] - 1)
+        x, y = unrolled[:, 0], unrolled[:, 1]
+        x_start, x_end = x[horizontal], x[horizontal + 1]
         ring_last = last_of_ring[horizontal]
-        columns = np.empty((5, count + _RUNS[-1]))
-        columns[:, count:] = np.nan
-        self.row, self.col_first, self.col_last, self.x_end, self.y_next = columns
-        self.row[:count] = a[:, 1]
-        np.minimum(a[:, 0], b[:, 0], out=self.col_first[:count], casting="unsafe")
-        np.maximum(a[:, 0], b[:, 0], out=self.col_last[:count], casting="unsafe")
-        self.col_last[:count] -= 1
-        self.x_end[:count] = b[:, 0]
+        padded = np.full((3, count + _RUNS[-1]), np.nan)
+        self.row, self.x_end, self.y_next = padded
+        self.row[:count] = y[horizontal]
+        self.x_end[:count] = x_end
         # The end of the vertical edge after each horizontal one; NaN (no slope fits) where the
         # ring ends first.
-        self.y_next[:count] = np.where(horizontal + 2 <= ring_last, unrolled[after, 1], np.nan)
-        self.direction = np.sign(b[:, 0] - a[:, 0])
+        after = np.minimum(horizontal + 2, unrolled.shape[0] - 1)
+        self.y_next[:count] = np.where(horizontal + 2 <= ring_last, y[after], np.nan)
+        # First and last column of each edge, interleaved: edge j's are at 2 j and 2 j + 1.
+        self.columns = np.full(2 * (count + _RUNS[-1]), np.nan)
+        np.minimum(x_start, x_end, out=self.columns[: 2 * count : 2], casting="unsafe")
+        np.maximum(x_start, x_end, out=self.columns[1 : 2 * count : 2], casting="unsafe")
+        self.columns[1 : 2 * count : 2] -= 1
+        self.forward = x_end > x_start
         joined = (
             (ring_last[1:] == ring_last[:-1])
-            & (self.direction[1:] == self.direction[:-1])
+            & (self.forward[1:] == self.forward[:-1])
             & (horizontal[1:] == horizontal[:-1] + 2)
         )
         breaks = np.append(np.flatnonzero(~joined) + 1, count)
@@ -324,11 +326,9 @@ class _EdgeGeometry:
     def reach(self, starts: np.ndarray) -> np.ndarray:
         """For each start point, how many crack edges one exact straight edge can replace."""
         count = self.horizontal.size
-        first = np.searchsorted(self.horizontal, starts)
-        has_run = first < count
-        first = np.minimum(first, count - 1)
+        first = np.minimum(np.searchsorted(self.horizontal, starts), count - 1)
         edge = self.horizontal[first]
-        has_run &= edge < self.last_of_ring[starts]
+        has_run = (edge >= starts) & (edge < self.last_of_ring[starts])
         ax = self.unrolled[starts, 0].astype(np.float64)
         ay = self.unrolled[starts, 1].astype(np.float64)
         # A chain fits a straight edge only if its first step (a horizontal edge of `length`
@@ -336,81 +336,79 @@ class _EdgeGeometry:
         # one column per row, so no long horizontal edge; a shallow one moves one row per column
         # at most, and from a vertical start only on short edges (pycocotools' .4/.6 samples).
         from_vertical = edge != starts
-        length = self.col_last[first] - self.col_first[first] + 1
-        step = np.abs(
-            np.where(from_vertical, self.row[first] - ay, self.y_next[first] - self.row[first])
-        )
-        shallow = has_run & (step == 1) & ((length == 1) | ~from_vertical | (length == 2))
-        steep = has_run & (length == 1) & (step >= 1)
+        length = self.columns[2 * first + 1] - self.columns[2 * first] + 1
+        row = self.row[first]
+        step = np.where(from_vertical, row - ay, self.y_next[first] - row)
+        single = np.abs(step) == 1
+        shallow = has_run & single & ((length <= 2) | ~from_vertical)
+        steep = has_run & (length == 1) & (single | (np.abs(step) >= 2))
         # Every fitting slope has the sign of that first step.
-        rising = (self.direction[first] > 0) == np.where(
-            from_vertical, self.row[first] > ay, self.y_next[first] > self.row[first]
-        )
-        backward = self.direction[first] < 0
+        rising = self.forward[first] == (step > 0)
+        backward = ~self.forward[first]
         # One cone per start and regime: both regimes only for single-pixel diagonal steps.
         which = np.concatenate([np.flatnonzero(shallow), np.flatnonzero(steep)])
-        regime = np.repeat([0, 1], [int(shallow.sum()), which.size - int(shallow.sum())])
-        params = _CONE_TABLE[regime, rising[which].astype(np.intp), backward[which].astype(np.intp)]
-        cap = np.minimum(self.chain[first[which]], _RUNS[-1])
-        score = np.zeros(which.size, dtype=np.int64)
+        split = int(np.count_nonzero(shallow))
+        code = 4 * (np.arange(which.size) >= split) + 2 * rising[which] + backward[which]
+        # Per cone: (ax, ay, low margin, low offset, high margin, high offset, lower, upper)
+        # and (first edge, usable look-ahead, cone index).
+        cones = np.empty((8, which.size))
+        cones[0] = ax[which]
+        cones[1] = ay[which]
+        cones[2:] = _CONE_TABLE[:, code]
+        indices = np.empty((3, which.size), dtype=np.int64)
+        indices[0] = first[which]
+        np.minimum(self.chain[indices[0]], _RUNS[-1], out=indices[1])
+        indices[2] = np.arange(which.size)
+        score = np.zeros(which.size, dtype=np.int8)
         with np.errstate(divide="ignore", invalid="ignore"):
             for chunk in range(0, which.size, _CHUNK):  # chunks keep the temporaries in cache
-                part = np.arange(chunk, min(chunk + _CHUNK, which.size))
-                lower = params[part, 0]
-                upper = params[part, 1]
+                part_cones = cones[:, chunk : chunk + _CHUNK]
+                part_indices = indices[:, chunk : chunk + _CHUNK]
                 begin = 0
                 for end in _RUNS:  # look further ahead only where the cone is still open
-                    pick = which[part]
-                    found, lower, upper = self._cone(
-                        first[pick],
-                        ax[pick],
-                        ay[pick],
-                        params[part],
-                        lower,
-                        upper,
-                        cap[part],
-                        begin,
-                        end,
-                    )
-                    np.maximum(score[part], found, out=found)
-                    score[part] = found
-                    still_open = (lower < upper) & (cap[part] > end)
-                    part, lower, upper = part[still_open], lower[still_open], upper[still_open]
-                    begin = end
-                    if part.size == 0:
+                    found = self._cone(part_cones, part_indices, begin, end)
+                    score[part_indices[2]] = np.maximum(score[part_indices[2]], found)
+                    lower, upper = part_cones[6:]
+                    still_open = np.flatnonzero((lower < upper) & (part_indices[1] > end))
+                    if still_open.size == 0:
                         break
+                    part_cones = part_cones.take(still_open, axis=1)
+                    part_indices = part_indices.take(still_open, axis=1)
+                    begin = end
         best = np.zeros(starts.size, dtype=np.int64)
-        split = int(shallow.sum())
         best[which[:split]] = score[:split]
         best[which[split:]] = np.maximum(best[which[split:]], score[split:])
         # A fit at look-ahead k ends 2k + 1 (or, after the vertical edge, 2k + 2) edges past the
         # first horizontal edge.
         return np.where(best > 0, best + from_vertical, 1)
 
-    def _cone(self, first, ax, ay, params, lower, upper, cap, begin, end):
+    def _cone(self, cones: np.ndarray, indices: np.ndarray, begin: int, end: int) -> np.ndarray:
         """Look-ahead edges ``begin`` to ``end`` of one stage: the cone carried in from the
-        previous stage narrows edge by edge; says the best fit, and the cone carried out."""
-        # Arrays are (look-ahead, starts): one whole row per ufunc call.
+        previous stage (``cones[6:]``, updated) narrows edge by edge; returns the best fit."""
+        ax, ay, low_margin, low_offset, high_margin, high_offset, lower, upper = cones
+        first, usable, _ = indices
+        # Arrays are (look-ahead, cones): one whole row per ufunc call.
         ahead = np.arange(begin, end)[:, None]
         index = first + ahead
         rise = self.row[index] - ay
         # The bounds are monotone in x on each side of the start point, so an edge's first or
         # last column bounds the whole edge: which one depends on the sign of the numerator.
-        low = rise + params[:, 2]
-        offset = np.where(low >= 0, self.col_first[index], self.col_last[index])
+        pair = 2 * index
+        low = rise + low_margin
+        offset = self.columns[pair + (low < 0)]
         offset -= ax
-        offset += params[:, 3]
+        offset += low_offset
         low /= offset
         np.maximum(low[0], lower, out=low[0])
         _accumulate(np.maximum, low)
-        high = rise + params[:, 4]
-        offset = np.where(high >= 0, self.col_last[index], self.col_first[index])
+        high = rise + high_margin
+        offset = self.columns[pair + (high >= 0)]
         offset -= ax
-        offset += params[:, 5]
+        offset += high_offset
         high /= offset
         np.minimum(high[0], upper, out=high[0])
         _accumulate(np.minimum, high)
-        lower, upper = low[-1].copy(), high[-1].copy()
+        lower[:], upper[:] = low[-1], high[-1]
         # Candidate ends: the end of each horizontal edge, and the end of the vertical edge
         # after it (which adds no toggles, so the same cone applies).
         dx = self.x_end[index] - ax
@@ -421,12 +419,13 @@ class _EdgeGeometry:
         slope = self.y_next[index] - ay
         slope /= dx
         fits_after = (slope > low) & (slope < high)
-        valid = ahead < cap
+        valid = ahead < usable
         fits_after &= valid
         fits |= fits_after
         fits &= valid
-        found = fits * (2 * ahead + 1) + fits_after
-        return found.max(axis=0), lower, upper
+        found = fits * (2 * ahead + 1).astype(np.int8)
+        found += fits_after
+        return found.max(axis=0)
 
 
 def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
