@@ -354,7 +354,7 @@ class _EdgeGeometry:
         cones = np.empty((8, which.size))
         cones[0] = ax[which]
         cones[1] = ay[which]
-        cones[2:] = _CONE_TABLE[:, code]
+        np.take(_CONE_TABLE, code, axis=1, out=cones[2:])
         indices = np.empty((3, which.size), dtype=np.int64)
         indices[0] = first[which]
         np.minimum(self.chain[indices[0]], _RUNS[-1], out=indices[1])
@@ -462,13 +462,13 @@ def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     # ``chosen`` holds the first 2**k points of each path and ``jump`` leaps 2**k of them.
     chosen = np.zeros(total, dtype=bool)
     chosen[open_offsets[:-1]] = True
+    # Once a round adds no point, every path has reached its ring's last point.
     while True:
         grown = chosen.copy()
         grown[jump[chosen]] = True
-        further = jump[jump]
-        if np.array_equal(grown, chosen) and np.array_equal(further, jump):
+        if np.array_equal(grown, chosen):
             break
-        chosen, jump = grown, further
+        chosen, jump = grown, jump[jump]
 
     chosen_index = np.flatnonzero(chosen)
     chosen_index = chosen_index[chosen_index != last_of_ring[chosen_index]]
