@@ -349,31 +349,32 @@ class _EdgeGeometry:
         which = np.concatenate([np.flatnonzero(shallow), np.flatnonzero(steep)])
         split = int(np.count_nonzero(shallow))
         code = 4 * (np.arange(which.size) >= split) + 2 * rising[which] + backward[which]
-        # Per cone: (ax, ay, low margin, low offset, high margin, high offset, lower, upper)
-        # and (first edge, usable look-ahead, cone index).
-        cones = np.empty((8, which.size))
-        cones[0] = ax[which]
-        cones[1] = ay[which]
-        np.take(_CONE_TABLE, code, axis=1, out=cones[2:])
-        indices = np.empty((3, which.size), dtype=np.int64)
-        indices[0] = first[which]
-        np.minimum(self.chain[indices[0]], _RUNS[-1], out=indices[1])
-        indices[2] = np.arange(which.size)
         score = np.zeros(which.size, dtype=np.int8)
         with np.errstate(divide="ignore", invalid="ignore"):
             for chunk in range(0, which.size, _CHUNK):  # chunks keep the temporaries in cache
-                part_cones = cones[:, chunk : chunk + _CHUNK]
-                part_indices = indices[:, chunk : chunk + _CHUNK]
+                part = which[chunk : chunk + _CHUNK]
+                # Per cone: (ax, ay, low margin, low offset, high margin, high offset, lower,
+                # upper) and (first edge, usable look-ahead, cone index).
+                cones = np.empty((8, part.size))
+                np.take(ax, part, out=cones[0])
+                np.take(ay, part, out=cones[1])
+                for row, column in zip(cones[2:], _CONE_TABLE, strict=True):
+                    np.take(column, code[chunk : chunk + _CHUNK], out=row)
+                indices = np.empty((3, part.size), dtype=np.int64)
+                np.take(first, part, out=indices[0])
+                np.minimum(self.chain[indices[0]], _RUNS[-1], out=indices[1])
+                indices[2] = np.arange(chunk, chunk + part.size)
                 begin = 0
                 for end in _RUNS:  # look further ahead only where the cone is still open
-                    found = self._cone(part_cones, part_indices, begin, end)
-                    score[part_indices[2]] = np.maximum(score[part_indices[2]], found)
-                    lower, upper = part_cones[6:]
-                    still_open = np.flatnonzero((lower < upper) & (part_indices[1] > end))
+                    found = self._cone(cones, indices, begin, end)
+                    np.maximum(score[indices[2]], found, out=found)
+                    score[indices[2]] = found
+                    lower, upper = cones[6:]
+                    still_open = np.flatnonzero((lower < upper) & (indices[1] > end))
                     if still_open.size == 0:
                         break
-                    part_cones = part_cones.take(still_open, axis=1)
-                    part_indices = part_indices.take(still_open, axis=1)
+                    cones = cones.take(still_open, axis=1)
+                    indices = indices.take(still_open, axis=1)
                     begin = end
         best = np.zeros(starts.size, dtype=np.int64)
         best[which[:split]] = score[:split]
