@@ -223,7 +223,7 @@ def dda_toggles(
     slope_num = 2 * (np.where(swap, x0, x1) - xs)
     steep_divisor = np.where(slope_num == 0, 1, slope_num)
     steep_gain = 2 * np.maximum(dy, 1)
-    at_zero = 2 * xs * dy + dy  # the DDA's 2 dy u at t = 0
+    at_zero = 2 * xs * dy + dy  # 2 dy (u + .5) after t steps is at_zero + slope_num t
     rising = slope_num > 0
     steep_offset = steep_gain - at_zero - rising + ys * steep_divisor
     offset = np.where(shallow, shallow_offset, steep_offset)
@@ -247,12 +247,15 @@ def dda_toggles(
     # On a boundary, floating point may round one down: shallow edges and falling steep ones
     # may then take v - 1, rising steep ones v + 1; that only matters when it changes the row.
     tie = np.zeros(edge.size, dtype=bool)
-    near = np.flatnonzero(~dyadic[edge] & ((lower_v + 2 + (rising & ~shallow)[edge]) % _SCALE == 0))
-    if near.size:
-        e = edge[near]
-        at_last = at_zero[e] + slope_num[e] * (lower_v[near] - ys[e]) + rising[e] * slope_num[e]
-        tie[near] = np.where(
-            shallow[e], numerator[near] % divisor[e] == 0, at_last % steep_gain[e] == 0
+    boundary = np.flatnonzero(
+        ~dyadic[edge] & ((lower_v + 2 + (rising & ~shallow)[edge]) % _SCALE == 0)
+    )
+    if boundary.size:
+        e = edge[boundary]
+        t_last = lower_v[boundary] - ys[e]
+        at_last = at_zero[e] + slope_num[e] * (t_last + rising[e])
+        tie[boundary] = np.where(
+            shallow[e], numerator[boundary] % divisor[e] == 0, at_last % steep_gain[e] == 0
         )
     return edge, column, row, tie
 
@@ -326,6 +329,8 @@ class _EdgeGeometry:
     def reach(self, starts: np.ndarray) -> np.ndarray:
         """For each start point, how many crack edges one exact straight edge can replace."""
         count = self.horizontal.size
+        # Each start's first horizontal edge (the start's own edge or the next one), if it is
+        # in the start's ring.
         first = np.minimum(np.searchsorted(self.horizontal, starts), count - 1)
         edge = self.horizontal[first]
         has_run = (edge >= starts) & (edge < self.last_of_ring[starts])
@@ -358,8 +363,8 @@ class _EdgeGeometry:
                 cones = np.empty((8, part.size))
                 np.take(ax, part, out=cones[0])
                 np.take(ay, part, out=cones[1])
-                for row, column in zip(cones[2:], _CONE_TABLE, strict=True):
-                    np.take(column, code[chunk : chunk + _CHUNK], out=row)
+                for target, column in zip(cones[2:], _CONE_TABLE, strict=True):
+                    np.take(column, code[chunk : chunk + _CHUNK], out=target)
                 indices = np.empty((3, part.size), dtype=np.int64)
                 np.take(first, part, out=indices[0])
                 np.minimum(self.chain[indices[0]], _RUNS[-1], out=indices[1])
@@ -514,7 +519,7 @@ def _inexact_edges(
     crack_row, crossed = _crack_rows(unrolled, edge_start, edge_end)
     x0, y0, x1, y1 = x[edge_start], y[edge_start], x[edge_end], y[edge_end]
     monotone = crossed == np.abs(x1 - x0)
-    if not monotone.all():  # never from the cone test: such edges are not worth checking
+    if not monotone.all():  # never from the cone test: refused without a check
         bad_edge = np.ones(edge_start.size, dtype=bool)
         bad_edge[monotone] = _inexact_edges(unrolled, edge_start[monotone], edge_end[monotone])
         return bad_edge
