@@ -71,9 +71,9 @@ _EPSILON = 1e-9
 #: pycocotools (2.0.11) calls np.array(copy=False) in decode; numpy 2 warns about it.
 _PYCOCOTOOLS_NUMPY2_WARNING = "__array__ implementation doesn't accept a copy keyword"
 #: How many horizontal crack edges ahead the cone test looks: a short look from every point,
-#: then longer ones only from the points whose cone was still open.
+#: then further only from the points whose cone is still open, carrying that cone.
 _RUNS = (3, 8, 24)
-#: Start points per batch of the cone test.
+#: Cones (start points and regimes) per batch of the cone test.
 _CHUNK = 8192
 #: pycocotools' upsampling factor in rleFrPoly.
 _SCALE = 5
@@ -308,37 +308,6 @@ def _ring_offsets(lengths: np.ndarray) -> np.ndarray:
     return offsets
 
 
-def _ring_neighbours(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For a batch of closed rings: each point's ring, previous point and next point."""
-    lengths = np.diff(offsets)
-    ring_of = np.repeat(np.arange(lengths.size), lengths)
-    index = np.arange(offsets[-1])
-    following = np.where(index + 1 == offsets[ring_of + 1], offsets[ring_of], index + 1)
-    preceding = np.where(index == offsets[ring_of], offsets[ring_of + 1] - 1, index - 1)
-    return ring_of, preceding, following
-
-
-def _keep_points(
-    points: np.ndarray, offsets: np.ndarray, ring_of: np.ndarray, keep: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.bincount(ring_of[keep], minlength=offsets.size - 1)
-    return points[keep], _ring_offsets(counts)
-
-
-def _drop_redundant_points(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Remove repeated and collinear points from a batch of closed axis-aligned rings."""
-    ring_of, _, following = _ring_neighbours(offsets)
-    repeated = np.all(points[following] == points, axis=1)
-    points, offsets = _keep_points(points, offsets, ring_of, ~repeated)
-    ring_of, preceding, following = _ring_neighbours(offsets)
-    step_in = points - points[preceding]
-    step_out = points[following] - points
-    collinear = ((step_in[:, 0] == 0) & (step_out[:, 0] == 0)) | (
-        (step_in[:, 1] == 0) & (step_out[:, 1] == 0)
-    )
-    return _keep_points(points, offsets, ring_of, ~collinear)
-
-
 # --------------------------------------------------------------------------------------------
 # pycocotools' rasterizer, emulated exactly with integers.
 
@@ -353,65 +322,64 @@ def dda_toggles(
     where pycocotools rounds a value that lies exactly on a rounding boundary, so its result
     depends on floating-point detail; callers must not rely on such an edge.
     """
-    x0, y0, x1, y1 = (np.asarray(a, dtype=np.int64) for a in (x0, y0, x1, y1))
-    columns_per_edge = np.abs(x1 - x0)
-    total = int(columns_per_edge.sum())
-    edge = np.repeat(np.arange(x0.size), columns_per_edge)
-    first = _ring_offsets(columns_per_edge)[:-1]
-    column = np.repeat(np.minimum(x0, x1), columns_per_edge) + (
-        np.arange(total) - np.repeat(first, columns_per_edge)
-    )
-    fx0, fy0, fx1, fy1 = (_SCALE * a[edge] for a in (x0, y0, x1, y1))
-    dx = np.abs(fx1 - fx0)
-    dy = np.abs(fy1 - fy0)
+    x0, y0, x1, y1 = (_SCALE * np.asarray(a, dtype=np.int64) for a in (x0, y0, x1, y1))
+    dx = np.abs(x1 - x0)
+    dy = np.abs(y1 - y0)
     shallow = dx >= dy
-    crossing_u = _SCALE * column + 2  # the DDA steps from u to u + 1 across x = column + .5
-
-    # Shallow edges step along x from the endpoint with the smaller x.
-    swap = fx0 > fx1
-    xs = np.where(swap, fx1, fx0)
-    ys = np.where(swap, fy1, fy0)
-    ye = np.where(swap, fy0, fy1)
-    den = 2 * np.maximum(dx, 1)
-    t = crossing_u - xs
-    num_a = 2 * ys * dx + 2 * (ye - ys) * t + dx
-    num_b = num_a + 2 * (ye - ys)
-    lower_shallow = np.minimum(num_a // den, num_b // den)
-    # Where a value lies exactly on a rounding boundary, floating point may round it one down.
-    lower_shallow_alt = np.minimum(
-        num_a // den - (num_a % den == 0), num_b // den - (num_b % den == 0)
-    )
-
-    # Steep edges step along y from the endpoint with the smaller y; find the last step t*
-    # before u passes the crossing, the lower of the two points is at v = ys + t*.
-    swap = fy0 > fy1
-    xs = np.where(swap, fx1, fx0)
-    xe = np.where(swap, fx0, fx1)
-    ys = np.where(swap, fy1, fy0)
-    slope_num = 2 * (xe - xs)
-    safe_num = np.where(slope_num == 0, 1, slope_num)
-    den = 2 * np.maximum(dy, 1)
-    bound = den * (crossing_u + 1) - 2 * xs * dy - dy
-    t_last = np.where(slope_num > 0, (bound - 1) // safe_num, bound // safe_num)
-    at_last = 2 * xs * dy + slope_num * t_last + dy
-    # On a boundary, floating point may round u one down: rising edges may then cross one step
-    # later (boundary at t* + 1), falling ones one step earlier (boundary at t*).
-    lower_steep = ys + t_last
-    lower_steep_alt = np.where(
-        slope_num > 0,
-        lower_steep + ((at_last + slope_num) % den == 0),
-        lower_steep - (at_last % den == 0),
-    )
-
-    lower_v = np.where(shallow, lower_shallow, lower_steep)
-    lower_v_alt = np.where(shallow, lower_shallow_alt, lower_steep_alt)
+    # Everything but the crossing u is per edge: each regime's lower DDA point is the floor of
+    # (offset + gain * u) / divisor, with u = 5 column + 2 (the DDA steps from u to u + 1
+    # across x = column + .5).
+    # Shallow edges step along x from the endpoint with the smaller x: the lower point of the
+    # step is the smaller of the rounded (2 ys dx + 2 (ye - ys) t + dx) / 2 dx at t = u - xs
+    # and t + 1.
+    swap = x0 > x1
+    xs = np.where(swap, x1, x0)
+    ys = np.where(swap, y1, y0)
+    gain = 2 * (np.where(swap, y0, y1) - ys)
+    shallow_divisor = 2 * np.maximum(dx, 1)
+    shallow_offset = 2 * ys * dx + dx - gain * xs + np.minimum(gain, 0)
+    # Steep edges step along y from the endpoint with the smaller y; the lower point is at
+    # v = ys + t*, t* the last step before u passes the crossing.
+    swap = y0 > y1
+    xs = np.where(swap, x1, x0)
+    ys = np.where(swap, y1, y0)
+    slope_num = 2 * (np.where(swap, x0, x1) - xs)
+    steep_divisor = np.where(slope_num == 0, 1, slope_num)
+    steep_gain = 2 * np.maximum(dy, 1)
+    at_zero = 2 * xs * dy + dy  # 2 dy (u + .5) after t steps is at_zero + slope_num t
+    rising = slope_num > 0
+    steep_offset = steep_gain - at_zero - rising + ys * steep_divisor
+    offset = np.where(shallow, shallow_offset, steep_offset)
+    gain = np.where(shallow, gain, steep_gain)
+    divisor = np.where(shallow, shallow_divisor, steep_divisor)
     # Rounding on a boundary is only inexact when the slope is not a dyadic fraction.
     run_along, rise = np.where(shallow, dx, dy), np.where(shallow, dy, dx)
     reduced = run_along // np.maximum(np.gcd(run_along, rise), 1)
     dyadic = (reduced & (reduced - 1)) == 0
+
+    columns_per_edge = dx // _SCALE
+    edge = np.repeat(np.arange(x0.size), columns_per_edge)
+    first = _ring_offsets(columns_per_edge)[:-1]
+    column = np.arange(edge.size) + np.repeat(
+        np.minimum(x0, x1) // _SCALE - first, columns_per_edge
+    )
+    numerator = offset[edge] + gain[edge] * (_SCALE * column + 2)
+    lower_v = numerator // divisor[edge]
     # pycocotools: yd = ceil((v + .5) / 5 - .5), i.e. v rounded to the nearest multiple of 5.
     row = (lower_v + 2) // _SCALE
-    tie = ~dyadic & ((lower_v_alt + 2) // _SCALE != row)
+    # On a boundary, floating point may round one down: shallow edges and falling steep ones
+    # may then take v - 1, rising steep ones v + 1; that only matters when it changes the row.
+    tie = np.zeros(edge.size, dtype=bool)
+    boundary = np.flatnonzero(
+        ~dyadic[edge] & ((lower_v + 2 + (rising & ~shallow)[edge]) % _SCALE == 0)
+    )
+    if boundary.size:
+        e = edge[boundary]
+        t_last = lower_v[boundary] - ys[e]
+        at_last = at_zero[e] + slope_num[e] * (t_last + rising[e])
+        tie[boundary] = np.where(
+            shallow[e], numerator[boundary] % divisor[e] == 0, at_last % steep_gain[e] == 0
+        )
     return edge, column, row, tie
 
 
@@ -419,78 +387,174 @@ def dda_toggles(
 # Compaction: crack rings -> few straight edges that produce the same toggles.
 
 
-class _EdgeGeometry:
-    """Horizontal crack edges of a batch of unrolled rings, for the cone test."""
-
-    def __init__(self, unrolled: np.ndarray, horizontal: np.ndarray, last_of_ring: np.ndarray):
-        self.x = unrolled[:, 0].astype(np.float64)
-        self.y = unrolled[:, 1].astype(np.float64)
-        self.horizontal = horizontal
-        self.last_of_ring = last_of_ring
-        a, b = unrolled[horizontal], unrolled[horizontal + 1]
-        self.row = a[:, 1].astype(np.float64)
-        self.direction = np.sign(b[:, 0] - a[:, 0])
-        self.col_first = np.minimum(a[:, 0], b[:, 0]).astype(np.float64)
-        self.col_last = np.maximum(a[:, 0], b[:, 0]).astype(np.float64) - 1
-
-    def reach(self, starts: np.ndarray, run: int) -> tuple[np.ndarray, np.ndarray]:
-        """For each start point, how many crack edges one exact straight edge can replace.
-
-        Looks ``run`` horizontal edges ahead. Also says where the cone is still open after them.
-        """
-        # Arrays are (run, starts): numpy accumulates fastest along the first axis.
-        count = self.horizontal.size
-        first = np.searchsorted(self.horizontal, starts)
-        h_index = first[None, :] + np.arange(run)[:, None]
-        h_clipped = np.minimum(h_index, count - 1)
-        edge = self.horizontal[h_clipped]
-        last = self.last_of_ring[starts][None, :]
-        usable = (h_index < count) & (edge < last)
-        ax = self.x[starts][None, :]
-        ay = self.y[starts][None, :]
-        direction = np.where(usable, self.direction[h_clipped], 0)
-        monotone = np.logical_and.accumulate(usable & (direction == direction[:1]), axis=0)
-        rise = self.row[h_clipped] - ay
-        near = self.col_first[h_clipped] - ax
-        far = self.col_last[h_clipped] - ax
-        backward = direction[0] < 0
-        # Candidate ends: the end of each horizontal edge, and the end of the vertical edge
-        # after it (which adds no toggles, so the same cone applies).
-        ends = np.stack([edge + 1, edge + 2])  # (2, run, starts)
-        ends_ok = monotone[None] & (ends <= last[None])
-        ends = np.minimum(ends, last[None])
-        dx = self.x[ends] - ax[None]
-        slope = (self.y[ends] - ay[None]) / np.where(dx == 0, 1.0, dx)
-        # Chains are straight enough that the slopes worth testing from one start share the
-        # sign of the slope to its farthest candidate: test the two regimes of that sign only.
-        farthest = np.maximum(monotone.sum(axis=0) - 1, 0)
-        rising = slope[0, farthest, np.arange(starts.size)] >= 0
-        fits = np.zeros(ends.shape, dtype=bool)
-        still_open = np.zeros(starts.size, dtype=bool)
-        for if_rising, if_falling in _SLOPE_REGIMES:
-            regime_low, regime_high, low_y, low_x, high_y, high_x = (
-                np.where(rising, a, b) for a, b in zip(if_rising, if_falling, strict=True)
-            )
+def _cone_table() -> np.ndarray:
+    """The parameters of :data:`_SLOPE_REGIMES`, one column per 4 regime + 2 rising + backward:
+    (y margin and x offset of the low bound, and of the high bound, lowest m, highest m)."""
+    table = np.empty((2, 2, 2, 6))
+    for regime, (if_rising, if_falling) in enumerate(_SLOPE_REGIMES):
+        for rising, (low, high, low_y, low_x, high_y, high_x) in ((1, if_rising), (0, if_falling)):
+            table[regime, rising, 0] = (low_y, low_x, high_y, high_x, low, high)
             # y(x) = ay + m (x - ax) >= r + margin bounds m from below when x > ax, from above
             # when x < ax: a backward chain swaps which constraint gives which bound.
-            low_margin = np.where(backward, high_y, low_y)
-            low_offset = np.where(backward, high_x, low_x)
-            high_margin = np.where(backward, low_y, high_y)
-            high_offset = np.where(backward, low_x, high_x)
-            lower = np.broadcast_to(regime_low, h_index.shape).copy()
-            upper = np.broadcast_to(regime_high, h_index.shape).copy()
-            # The bounds are monotone in x on each side of the start point, so an edge's
-            # first and last columns bound the whole edge.
-            for offset in (near, far):
-                np.maximum(lower, (rise + low_margin) / (offset + low_offset), out=lower)
-                np.minimum(upper, (rise + high_margin) / (offset + high_offset), out=upper)
-            np.maximum.accumulate(lower, axis=0, out=lower)
-            np.minimum.accumulate(upper, axis=0, out=upper)
-            fits |= (slope > lower + _EPSILON) & (slope < upper - _EPSILON)
-            still_open |= (lower[-1] < upper[-1]) & monotone[-1]
-        valid = fits & ends_ok
-        span = np.where(valid, ends - starts, 1)
-        return span.max(axis=(0, 1)), still_open
+            table[regime, rising, 1] = (high_y, high_x, low_y, low_x, low, high)
+    return table.reshape(8, 6).T.copy()
+
+
+_CONE_TABLE = _cone_table()
+
+
+def _accumulate(ufunc: np.ufunc, array: np.ndarray) -> None:
+    """``ufunc.accumulate(array, axis=0)`` in place, row by row: numpy's accumulate along an
+    outer axis is an order of magnitude slower than one whole-row ufunc call per row."""
+    for k in range(1, array.shape[0]):
+        ufunc(array[k], array[k - 1], out=array[k])
+
+
+class _EdgeGeometry:
+    """Horizontal crack edges of a batch of unrolled rings, for the cone test.
+
+    Edge arrays are indexed by horizontal edge and padded past the last one, so that a start's
+    look-ahead window is a plain index range; a start's run ends where its chain stops being
+    x-monotone, alternating and in its ring (``chain``).
+    """
+
+    def __init__(self, unrolled: np.ndarray, horizontal: np.ndarray, last_of_ring: np.ndarray):
+        self.unrolled = unrolled
+        self.horizontal = horizontal
+        self.last_of_ring = last_of_ring
+        count = horizontal.size
+        x, y = unrolled[:, 0], unrolled[:, 1]
+        x_start, x_end = x[horizontal], x[horizontal + 1]
+        ring_last = last_of_ring[horizontal]
+        padded = np.full((3, count + _RUNS[-1]), np.nan)
+        self.row, self.x_end, self.y_next = padded
+        self.row[:count] = y[horizontal]
+        self.x_end[:count] = x_end
+        # The end of the vertical edge after each horizontal one; NaN (no slope fits) where the
+        # ring ends first.
+        after = np.minimum(horizontal + 2, unrolled.shape[0] - 1)
+        self.y_next[:count] = np.where(horizontal + 2 <= ring_last, y[after], np.nan)
+        # First and last column of each edge, interleaved: edge j's are at 2 j and 2 j + 1.
+        self.columns = np.full(2 * (count + _RUNS[-1]), np.nan)
+        np.minimum(x_start, x_end, out=self.columns[: 2 * count : 2], casting="unsafe")
+        np.maximum(x_start, x_end, out=self.columns[1 : 2 * count : 2], casting="unsafe")
+        self.columns[1 : 2 * count : 2] -= 1
+        self.forward = x_end > x_start
+        joined = (
+            (ring_last[1:] == ring_last[:-1])
+            & (self.forward[1:] == self.forward[:-1])
+            & (horizontal[1:] == horizontal[:-1] + 2)
+        )
+        breaks = np.append(np.flatnonzero(~joined) + 1, count)
+        index = np.arange(count)
+        self.chain = breaks[np.searchsorted(breaks, index, side="right")] - index
+
+    def reach(self, starts: np.ndarray) -> np.ndarray:
+        """For each start point, how many crack edges one exact straight edge can replace."""
+        count = self.horizontal.size
+        # Each start's first horizontal edge (the start's own edge or the next one), if it is
+        # in the start's ring.
+        first = np.minimum(np.searchsorted(self.horizontal, starts), count - 1)
+        edge = self.horizontal[first]
+        has_run = (edge >= starts) & (edge < self.last_of_ring[starts])
+        ax = self.unrolled[starts, 0].astype(np.float64)
+        ay = self.unrolled[starts, 1].astype(np.float64)
+        # A chain fits a straight edge only if its first step (a horizontal edge of `length`
+        # columns and the vertical edge of `step` rows next to it) does: a steep edge toggles
+        # one column per row, so no long horizontal edge; a shallow one moves one row per column
+        # at most, and from a vertical start only on short edges (pycocotools' .4/.6 samples).
+        from_vertical = edge != starts
+        length = self.columns[2 * first + 1] - self.columns[2 * first] + 1
+        row = self.row[first]
+        step = np.where(from_vertical, row - ay, self.y_next[first] - row)
+        single = np.abs(step) == 1
+        shallow = has_run & single & ((length <= 2) | ~from_vertical)
+        steep = has_run & (length == 1) & (single | (np.abs(step) >= 2))
+        # Every fitting slope has the sign of that first step.
+        rising = self.forward[first] == (step > 0)
+        backward = ~self.forward[first]
+        # One cone per start and regime: both regimes only for single-pixel diagonal steps.
+        which = np.concatenate([np.flatnonzero(shallow), np.flatnonzero(steep)])
+        split = int(np.count_nonzero(shallow))
+        code = 4 * (np.arange(which.size) >= split) + 2 * rising[which] + backward[which]
+        score = np.zeros(which.size, dtype=np.int8)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for chunk in range(0, which.size, _CHUNK):  # chunks keep the temporaries in cache
+                part = which[chunk : chunk + _CHUNK]
+                # Per cone: (ax, ay, low margin, low offset, high margin, high offset, lower,
+                # upper) and (first edge, usable look-ahead, cone index).
+                cones = np.empty((8, part.size))
+                np.take(ax, part, out=cones[0])
+                np.take(ay, part, out=cones[1])
+                for target, column in zip(cones[2:], _CONE_TABLE, strict=True):
+                    np.take(column, code[chunk : chunk + _CHUNK], out=target)
+                indices = np.empty((3, part.size), dtype=np.int64)
+                np.take(first, part, out=indices[0])
+                np.minimum(self.chain[indices[0]], _RUNS[-1], out=indices[1])
+                indices[2] = np.arange(chunk, chunk + part.size)
+                begin = 0
+                for end in _RUNS:  # look further ahead only where the cone is still open
+                    found = self._cone(cones, indices, begin, end)
+                    np.maximum(score[indices[2]], found, out=found)
+                    score[indices[2]] = found
+                    lower, upper = cones[6:]
+                    still_open = np.flatnonzero((lower < upper) & (indices[1] > end))
+                    if still_open.size == 0:
+                        break
+                    cones = cones.take(still_open, axis=1)
+                    indices = indices.take(still_open, axis=1)
+                    begin = end
+        best = np.zeros(starts.size, dtype=np.int64)
+        best[which[:split]] = score[:split]
+        best[which[split:]] = np.maximum(best[which[split:]], score[split:])
+        # A fit at look-ahead k ends 2k + 1 (or, after the vertical edge, 2k + 2) edges past the
+        # first horizontal edge.
+        return np.where(best > 0, best + from_vertical, 1)
+
+    def _cone(self, cones: np.ndarray, indices: np.ndarray, begin: int, end: int) -> np.ndarray:
+        """Look-ahead edges ``begin`` to ``end`` of one stage: the cone carried in from the
+        previous stage (``cones[6:]``, updated) narrows edge by edge; returns the best fit."""
+        ax, ay, low_margin, low_offset, high_margin, high_offset, lower, upper = cones
+        first, usable, _ = indices
+        # Arrays are (look-ahead, cones): one whole row per ufunc call.
+        ahead = np.arange(begin, end)[:, None]
+        index = first + ahead
+        rise = self.row[index] - ay
+        # The bounds are monotone in x on each side of the start point, so an edge's first or
+        # last column bounds the whole edge: which one depends on the sign of the numerator.
+        pair = 2 * index
+        low = rise + low_margin
+        offset = self.columns[pair + (low < 0)]
+        offset -= ax
+        offset += low_offset
+        low /= offset
+        np.maximum(low[0], lower, out=low[0])
+        _accumulate(np.maximum, low)
+        high = rise + high_margin
+        offset = self.columns[pair + (high >= 0)]
+        offset -= ax
+        offset += high_offset
+        high /= offset
+        np.minimum(high[0], upper, out=high[0])
+        _accumulate(np.minimum, high)
+        lower[:], upper[:] = low[-1], high[-1]
+        # Candidate ends: the end of each horizontal edge, and the end of the vertical edge
+        # after it (which adds no toggles, so the same cone applies).
+        dx = self.x_end[index] - ax
+        low += _EPSILON
+        high -= _EPSILON
+        slope = rise / dx
+        fits = (slope > low) & (slope < high)
+        slope = self.y_next[index] - ay
+        slope /= dx
+        fits_after = (slope > low) & (slope < high)
+        valid = ahead < usable
+        fits_after &= valid
+        fits |= fits_after
+        fits &= valid
+        found = fits * (2 * ahead + 1).astype(np.int8)
+        found += fits_after
+        return found.max(axis=0)
 
 
 def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -500,33 +564,29 @@ def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     if points.shape[0] == 0:
         return points, offsets
     # Unroll each ring to n + 1 points (the first repeated at the end), so that edge j of a
-    # ring goes from point j to point j + 1 and a run never wraps.
-    ring_of = np.repeat(np.arange(ring_count), lengths)
+    # ring goes from point j to point j + 1 and a run never wraps. (np.take of the source rows:
+    # scattering rows by fancy indexing is several times slower.)
     open_offsets = offsets + np.arange(ring_count + 1)
-    position = np.arange(points.shape[0]) - offsets[ring_of]
-    unrolled = np.empty((points.shape[0] + ring_count, 2), dtype=np.int64)
-    unrolled[open_offsets[ring_of] + position] = points
-    unrolled[open_offsets[1:] - 1] = points[offsets[:-1]]
-    total = unrolled.shape[0]
-    last_of_ring = np.repeat(open_offsets[1:] - 1, lengths + 1)
+    total = points.shape[0] + ring_count
+    ring_end = open_offsets[1:] - 1
+    source = np.arange(total) - np.repeat(np.arange(ring_count), lengths + 1)
+    source[ring_end] = offsets[:-1]
+    unrolled = np.take(points, source, axis=0)
+    last_of_ring = np.repeat(ring_end, lengths + 1)
+    not_end = np.ones(total, dtype=bool)
+    not_end[ring_end] = False
 
     # Crack rings alternate horizontal and vertical edges; only horizontal ones toggle pixels.
-    step_x = np.diff(unrolled[:, 0], append=unrolled[-1, 0])
-    horizontal = np.flatnonzero((step_x != 0) & (np.arange(total) < last_of_ring))
+    x = unrolled[:, 0]
+    moves = not_end.copy()
+    moves[:-1] &= x[1:] != x[:-1]
+    horizontal = np.flatnonzero(moves)
     if horizontal.size == 0:
         return points, offsets
     geometry = _EdgeGeometry(unrolled, horizontal, last_of_ring)
-    starts = np.flatnonzero(np.arange(total) < last_of_ring)
+    starts = np.flatnonzero(not_end)
     # reach[i]: how many crack edges the longest exact straight edge from start i replaces.
-    reach = np.empty(starts.size, dtype=np.int64)
-    for chunk in range(0, starts.size, _CHUNK):  # chunks keep the temporaries in cache
-        part = np.arange(chunk, min(chunk + _CHUNK, starts.size))
-        for run in _RUNS:  # look further ahead only where the cone is still open
-            found, still_open = geometry.reach(starts[part], run)
-            reach[part] = found if run == _RUNS[0] else np.maximum(reach[part], found)
-            part = part[still_open]
-            if part.size == 0:
-                break
+    reach = geometry.reach(starts)
     jump = np.arange(total)
     jump[starts] += reach  # a ring's last point jumps to itself
 
@@ -535,20 +595,18 @@ def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     # ``chosen`` holds the first 2**k points of each path and ``jump`` leaps 2**k of them.
     chosen = np.zeros(total, dtype=bool)
     chosen[open_offsets[:-1]] = True
+    # Once a round adds no point, every path has reached its ring's last point.
     while True:
         grown = chosen.copy()
         grown[jump[chosen]] = True
-        further = jump[jump]
-        if np.array_equal(grown, chosen) and np.array_equal(further, jump):
+        if np.array_equal(grown, chosen):
             break
-        chosen, jump = grown, further
+        chosen, jump = grown, jump[jump]
 
     chosen_index = np.flatnonzero(chosen)
     chosen_index = chosen_index[chosen_index != last_of_ring[chosen_index]]
     chosen_index = _repair_inexact_edges(unrolled, chosen_index, last_of_ring)
-    keep_ring = np.searchsorted(open_offsets, chosen_index, side="right") - 1
-    new_offsets = _ring_offsets(np.bincount(keep_ring, minlength=ring_count))
-    return unrolled[chosen_index], new_offsets
+    return np.take(unrolled, chosen_index, axis=0), np.searchsorted(chosen_index, open_offsets)
 
 
 def _repair_inexact_edges(
@@ -561,18 +619,12 @@ def _repair_inexact_edges(
     is_last = np.ones(chosen_index.size, dtype=bool)
     is_last[:-1] = last_of_ring[chosen_index[1:]] != ring_last[:-1]
     next_index[is_last] = ring_last[is_last]
-    long_edge = next_index - chosen_index > 1
-    if not long_edge.any():
+    long_edge = np.flatnonzero(next_index - chosen_index > 1)
+    if long_edge.size == 0:
         return chosen_index
     edge_start = chosen_index[long_edge]
     edge_end = next_index[long_edge]
-    a, b = unrolled[edge_start], unrolled[edge_end]
-    edge, _, row, tie = dda_toggles(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
-    # The crack edges between the two points toggle each column once, at their own row.
-    crack_row = _crack_rows(unrolled, edge_start, edge_end)
-    bad_crossing = tie | (row != crack_row)
-    bad_edge = np.zeros(edge_start.size, dtype=bool)
-    bad_edge[edge[bad_crossing]] = True
+    bad_edge = _inexact_edges(unrolled, edge_start, edge_end)
     if not bad_edge.any():
         return chosen_index
     spans = edge_end[bad_edge] - edge_start[bad_edge]
@@ -582,31 +634,48 @@ def _repair_inexact_edges(
     return np.unique(np.concatenate([chosen_index, restored]))
 
 
-def _crack_rows(unrolled: np.ndarray, edge_start: np.ndarray, edge_end: np.ndarray) -> np.ndarray:
+def _inexact_edges(
+    unrolled: np.ndarray, edge_start: np.ndarray, edge_end: np.ndarray
+) -> np.ndarray:
+    """Which straight edges between unrolled points toggle other pixels than the crack path."""
+    x, y = unrolled[:, 0], unrolled[:, 1]
+    crack_row, crossed = _crack_rows(unrolled, edge_start, edge_end)
+    x0, y0, x1, y1 = x[edge_start], y[edge_start], x[edge_end], y[edge_end]
+    monotone = crossed == np.abs(x1 - x0)
+    if not monotone.all():  # never from the cone test: refused without a check
+        bad_edge = np.ones(edge_start.size, dtype=bool)
+        bad_edge[monotone] = _inexact_edges(unrolled, edge_start[monotone], edge_end[monotone])
+        return bad_edge
+    edge, _, row, tie = dda_toggles(x0, y0, x1, y1)
+    bad_crossing = tie | (row != crack_row)
+    bad_edge = np.zeros(edge_start.size, dtype=bool)
+    bad_edge[edge[bad_crossing]] = True
+    return bad_edge
+
+
+def _crack_rows(
+    unrolled: np.ndarray, edge_start: np.ndarray, edge_end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Row at which the crack path from each ``edge_start`` to ``edge_end`` crosses each column.
 
     Laid out as :func:`dda_toggles` lays out the straight edges between the same points: edge
-    by edge, columns ascending. The paths are x-monotone, so each column is crossed once.
+    by edge, columns ascending. That holds where the path is x-monotone, which the second
+    array tells: how many columns each path crosses (its width if, and only if, monotone).
     """
-    first_x = np.minimum(unrolled[edge_start, 0], unrolled[edge_end, 0])
-    width = np.abs(unrolled[edge_end, 0] - unrolled[edge_start, 0])
-    base = _ring_offsets(width)
     spans = edge_end - edge_start
-    crack = np.repeat(edge_start, spans) + (
-        np.arange(int(spans.sum())) - np.repeat(_ring_offsets(spans)[:-1], spans)
-    )
-    owner = np.repeat(np.arange(edge_start.size), spans)
-    p, q = unrolled[crack], unrolled[crack + 1]
-    horizontal = p[:, 1] == q[:, 1]
-    owner, p, q = owner[horizontal], p[horizontal], q[horizontal]
-    cols_per = np.abs(q[:, 0] - p[:, 0])
-    cols = np.repeat(np.minimum(p[:, 0], q[:, 0]), cols_per) + (
-        np.arange(int(cols_per.sum())) - np.repeat(_ring_offsets(cols_per)[:-1], cols_per)
-    )
-    owner = np.repeat(owner, cols_per)
-    rows = np.full(int(base[-1]), -1, dtype=np.int64)
-    rows[base[owner] + cols - first_x[owner]] = np.repeat(p[:, 1], cols_per)
-    return rows
+    offsets = _ring_offsets(spans)
+    # Walk each path in the direction of ascending x, so its crack edges come in column order.
+    backward = unrolled[edge_end, 0] < unrolled[edge_start, 0]
+    origin = np.where(backward, edge_end - 1, edge_start)
+    sense = np.where(backward, -1, 1)
+    within = np.arange(int(offsets[-1])) - np.repeat(offsets[:-1], spans)
+    crack = np.repeat(origin, spans) + within * np.repeat(sense, spans)
+    p, q = np.take(unrolled, crack, axis=0), np.take(unrolled, crack + 1, axis=0)
+    columns = np.abs(q[:, 0] - p[:, 0])
+    # A slanted crack edge (never in a crack ring) toggles no row a DDA can reach.
+    row = np.where(p[:, 1] == q[:, 1], p[:, 1], np.iinfo(np.int64).min)
+    crossed = np.add.reduceat(columns, offsets[:-1]) if spans.size else spans
+    return np.repeat(row, columns), crossed
 
 
 # --------------------------------------------------------------------------------------------
@@ -703,7 +772,8 @@ def _trace(label_map: np.ndarray) -> _TracedMap:
     labels, ring_owner = np.unique(value[order[offsets[:-1]]], return_inverse=True)
     # Shoelace: walked with the label on the left, outer rings have a positive area and holes a
     # negative one, so the sum over a label's rings is exactly its pixel count.
-    _, _, following = _ring_neighbours(offsets)
+    following = np.arange(1, points.shape[0] + 1)
+    following[offsets[1:] - 1] = offsets[:-1]
     cross = points[:, 1] * points[following, 0] - points[:, 0] * points[following, 1]
     ring_area = np.add.reduceat(cross, offsets[:-1]) // 2
     areas = np.zeros(labels.size, dtype=np.int64)

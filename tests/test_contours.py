@@ -291,3 +291,13 @@ def test_holes_are_bridged_into_the_part_around_them(text):
     instances = contours.extract_instances(label_map, verify=True)
     assert_exact(label_map, instances)
     assert_parts_and_holes(label_map, instances)
+
+
+def test_exact_check_refuses_paths_it_cannot_lay_out():
+    # The check reads the crack rows off each path in x order: a path that turns back in x, or
+    # that has a slanted edge, is refused as inexact rather than compared column by column.
+    unrolled = np.array([[0, 0], [1, 0], [1, 1], [2, 1], [0, 1], [0, 2], [2, 2], [3, 3], [4, 3]])
+    bad = contours._inexact_edges(unrolled, np.array([0, 1, 5]), np.array([3, 5, 8]))
+    assert bad.tolist() == [False, True, True]
+    ring = np.array([[0, 0], [2, 1], [2, 2], [0, 2]])  # (0,0)-(1,0)-(1,1)-(2,1) as one edge
+    assert np.array_equal(contours.rasterize_polygons([ring], 3, 3), grid("100 110 000"))
