@@ -162,7 +162,7 @@ _PASS_COUNT = _PASSES.sum(axis=1).astype(np.uint8)
 
 
 #: Rows of corners handled at a time, so that the full-width temporaries stay in cache.
-_STRIP_PIXELS = 1 << 18
+_STRIP_PIXELS = 1 << 19
 
 
 def _turns(label_map: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -187,27 +187,30 @@ def _turns_in_strip(label_map: np.ndarray, top: int, bottom: int) -> tuple[np.nd
     first_row, last_row = max(top - 1, 0), min(bottom, height)
     padded[first_row - top + 1 : last_row - top + 1, 1:-1] = label_map[first_row:last_row]
     # A boundary turns at a corner when a crack runs north or south of it and another one west
-    # or east of it.
-    vertical_crack = padded[:, :-1] != padded[:, 1:]
-    turn = vertical_crack[:-1] | vertical_crack[1:]
-    horizontal_crack = padded[:-1, :] != padded[1:, :]
-    turn &= horizontal_crack[:, :-1] | horizontal_crack[:, 1:]
-    corner = np.flatnonzero(turn)
-    y, x = np.divmod(corner, width + 1)
-    top_left = y * (width + 2) + x
+    # or east of it. Flat over the padded rows, corner (x, y) is at y * stride + x, and every
+    # operation runs on contiguous memory; the column x = width + 1 compares padding with
+    # padding, so it never turns.
+    stride = width + 2
     flat = padded.ravel()
+    across = flat[:-1] != flat[1:]  # across[k]: a crack east of pixel k
+    down = flat[:-stride] != flat[stride:]  # down[k]: a crack south of pixel k
+    corners = (bottom - top) * stride - 1  # the last one is in the padding column
+    turn = across[:corners] | across[stride : stride + corners]
+    turn &= down[:corners] | down[1 : corners + 1]
+    top_left = np.flatnonzero(turn)
+    y, x = np.divmod(top_left, stride)
     nw, ne = flat[top_left], flat[top_left + 1]
     sw, se = flat[top_left + width + 2], flat[top_left + width + 3]
     nw_ne, nw_sw, nw_se = nw == ne, nw == sw, nw == se
     ne_sw, ne_se, sw_se = ne == sw, ne == se, sw == se
     # Per position, the pattern of the label there; each label of a block is handled once, at
     # the first position that holds it.
-    pattern = np.empty((corner.size, 4), dtype=np.uint8)
+    pattern = np.empty((top_left.size, 4), dtype=np.uint8)
     pattern[:, 0] = 1 | (nw_ne << 1) | (nw_sw << 2) | (nw_se << 3)
     pattern[:, 1] = nw_ne | 2 | (ne_sw << 2) | (ne_se << 3)
     pattern[:, 2] = nw_sw | (ne_sw << 1) | 4 | (sw_se << 3)
     pattern[:, 3] = nw_se | (ne_se << 1) | (sw_se << 2) | 8
-    first = np.empty((corner.size, 4), dtype=bool)
+    first = np.empty((top_left.size, 4), dtype=bool)
     first[:, 0] = nw != 0
     first[:, 1] = (ne != 0) & ~nw_ne
     first[:, 2] = (sw != 0) & ~nw_sw & ~ne_sw
