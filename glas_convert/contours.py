@@ -847,16 +847,20 @@ def _assemble(
     for ring_index in np.flatnonzero(traced.ring_parent >= 0).tolist():
         holes_of.setdefault(int(traced.ring_parent[ring_index]), []).append(compact[ring_index])
     polygons_of: list[list[np.ndarray]] = [[] for _ in range(count)]
-    holes_count = np.bincount(traced.ring_owner[traced.ring_parent >= 0], minlength=count)
+    holes_count = np.bincount(traced.ring_owner[traced.ring_parent >= 0], minlength=count).tolist()
     owners = traced.ring_owner.tolist()
     for ring_index in np.flatnonzero(traced.ring_parent < 0).tolist():
-        ring = _bridge(compact[ring_index], holes_of.get(ring_index, []))
-        polygons_of[owners[ring_index]].append(ring.astype(np.float64))
+        ring = compact[ring_index]
+        if ring_index in holes_of:
+            ring = _bridge(ring, holes_of[ring_index])
+        polygons_of[owners[ring_index]].append(ring)
 
     instances = []
-    for index, label in enumerate(traced.labels.tolist()):
-        x0, y0 = int(traced.x_min[index]), int(traced.y_min[index])
-        w, h = int(traced.x_max[index]) - x0 + 1, int(traced.y_max[index]) - y0 + 1
+    columns = (traced.labels, traced.areas, traced.x_min, traced.y_min, traced.x_max, traced.y_max)
+    for index, (label, area, x0, y0, x1, y1) in enumerate(
+        zip(*(c.tolist() for c in columns), strict=True)
+    ):
+        w, h = x1 - x0 + 1, y1 - y0 + 1
         polygons = tuple(polygons_of[index])
         if verify:
             local = [p - (x0, y0) for p in polygons]
@@ -865,12 +869,12 @@ def _assemble(
                 raise ContourError(f"label {label}: polygons do not rasterize back to the mask")
         instances.append(
             Instance(
-                label=int(label),
-                area=int(traced.areas[index]),
+                label=label,
+                area=area,
                 bbox=(x0, y0, w, h),
                 polygons=polygons,
                 num_parts=len(polygons),
-                num_holes=int(holes_count[index]),
+                num_holes=holes_count[index],
                 touches_border=bool(x0 == 0 or y0 == 0 or x0 + w == width or y0 + h == height),
             )
         )
@@ -893,7 +897,7 @@ def extract_instances(
     compact: list[np.ndarray] = []
     if traced.points.shape[0]:
         points, offsets = _compact_rings(traced.points, traced.offsets)
-        compact = np.split(points, offsets[1:-1])
+        compact = np.split(points.astype(np.float64), offsets[1:-1])
     if tolerance > 0:
         compact = [_simplify(ring, tolerance) for ring in compact]
     return _assemble(traced, compact, verify=verify and tolerance == 0)
