@@ -443,21 +443,26 @@ class _EdgeGeometry:
         np.maximum(x_start, x_end, out=self.columns[1 : 2 * count : 2], casting="unsafe")
         self.columns[1 : 2 * count : 2] -= 1
         self.forward = x_end > x_start
+        # For each point, the index of the first horizontal edge starting there or later.
+        is_horizontal = np.zeros(unrolled.shape[0] + 1, dtype=np.int64)
+        is_horizontal[horizontal + 1] = 1
+        self.first_at_or_after = np.cumsum(is_horizontal)[:-1]
         joined = (
             (ring_last[1:] == ring_last[:-1])
             & (self.forward[1:] == self.forward[:-1])
             & (horizontal[1:] == horizontal[:-1] + 2)
         )
-        breaks = np.append(np.flatnonzero(~joined) + 1, count)
-        index = np.arange(count)
-        self.chain = breaks[np.searchsorted(breaks, index, side="right")] - index
+        # Distance from each edge to the next break after it, by a backward running minimum.
+        next_break = np.full(count, count)
+        next_break[:-1][~joined] = np.arange(1, count)[~joined]
+        self.chain = np.minimum.accumulate(next_break[::-1])[::-1] - np.arange(count)
 
     def reach(self, starts: np.ndarray) -> np.ndarray:
         """For each start point, how many crack edges one exact straight edge can replace."""
         count = self.horizontal.size
         # Each start's first horizontal edge (the start's own edge or the next one), if it is
         # in the start's ring.
-        first = np.minimum(np.searchsorted(self.horizontal, starts), count - 1)
+        first = np.minimum(self.first_at_or_after[starts], count - 1)
         edge = self.horizontal[first]
         has_run = (edge >= starts) & (edge < self.last_of_ring[starts])
         ax = self.unrolled[starts, 0].astype(np.float64)
