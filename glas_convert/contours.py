@@ -427,6 +427,7 @@ class _EdgeGeometry:
         self.last_of_ring = last_of_ring
         count = horizontal.size
         x, y = unrolled[:, 0], unrolled[:, 1]
+        self.x_float, self.y_float = unrolled.T.astype(np.float64)
         x_start, x_end = x[horizontal], x[horizontal + 1]
         ring_last = last_of_ring[horizontal]
         padded = np.full((3, count + _RUNS[-1]), np.nan)
@@ -465,8 +466,8 @@ class _EdgeGeometry:
         first = np.minimum(self.first_at_or_after[starts], count - 1)
         edge = self.horizontal[first]
         has_run = (edge >= starts) & (edge < self.last_of_ring[starts])
-        ax = self.unrolled[starts, 0].astype(np.float64)
-        ay = self.unrolled[starts, 1].astype(np.float64)
+        ax = np.take(self.x_float, starts)
+        ay = np.take(self.y_float, starts)
         # A chain fits a straight edge only if its first step (a horizontal edge of `length`
         # columns and the vertical edge of `step` rows next to it) does: a steep edge toggles
         # one column per row, so no long horizontal edge; a shallow one moves one row per column
