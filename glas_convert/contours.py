@@ -264,44 +264,45 @@ def _order_rings(following: np.ndarray, along_row: np.ndarray) -> tuple[np.ndarr
     count = following.size
     # Pointer doubling over every other turn (those leaving along a row) halves the work;
     # int32 halves the memory traffic of its random gathers.
-    index_type = np.int32 if count < 2**31 else np.int64
-    following = following.astype(index_type)
-    leaving = np.flatnonzero(along_row).astype(index_type)
-    position = np.empty(count, dtype=index_type)
-    position[leaving] = np.arange(leaving.size, dtype=index_type)
+    if count >= 2**31:  # indices are int32, and two of them share an int64 below
+        raise ValueError(f"label map too complex: {count} boundary turns, at most 2**31 - 1")
+    following = following.astype(np.int32)
+    leaving = np.flatnonzero(along_row).astype(np.int32)
+    position = np.empty(count, dtype=np.int32)
+    position[leaving] = np.arange(leaving.size, dtype=np.int32)
     after = following[leaving]  # the turn leaving along a column that follows each of them
     two_ahead = position[following[after]]
-    # After round k, start[i] is the lowest index among turns 2i .. 2i + 2**(k+1) - 1 of the
-    # ring counted from leaving[i], and half_steps[i] how many pairs ahead it first comes. Once
-    # start is the same all around every ring, it is each ring's lowest index.
-    start = np.minimum(leaving, after)
-    half_steps = np.zeros(leaving.size, dtype=index_type)
+    # After round k, the high half of best[i] is the lowest index among the turns from
+    # leaving[i] to 2**(k+1) - 1 turns on, and its low half how many pairs ahead it first comes
+    # (so that one minimum keeps the nearer of two equal starts). Once the start is the same
+    # all around every ring, it is each ring's lowest index.
+    best = np.minimum(leaving, after).astype(np.int64) << 32
     jump = two_ahead
     span = 1
     while True:
-        ahead_start = start[jump]
-        lower = ahead_start < start
-        half_steps = np.where(lower, half_steps[jump] + span, half_steps)
-        start = np.where(lower, ahead_start, start)
+        np.minimum(best, best[jump] + span, out=best)
+        start = best >> 32
         if np.array_equal(start, start[two_ahead]):
             break
         jump = jump[jump]
         span *= 2
+    start = start.astype(np.int32)
+    half_steps = (best & 0xFFFFFFFF).astype(np.int32)
     # Steps from each turn forward to its ring's start (one more when that start leaves along a
     # column); -1 for the turn right after the start.
-    steps = np.empty(count, dtype=index_type)
+    steps = np.empty(count, dtype=np.int32)
     steps[leaving] = 2 * half_steps + ~along_row[start]
     steps[after] = steps[leaving] - 1
     is_start = np.zeros(count, dtype=bool)
     is_start[start] = True
-    ring = np.empty(count, dtype=index_type)
-    ring[leaving] = (np.cumsum(is_start, dtype=index_type) - 1)[start]
+    ring = np.empty(count, dtype=np.int32)
+    ring[leaving] = (np.cumsum(is_start, dtype=np.int32) - 1)[start]
     ring[after] = ring[leaving]
     lengths = np.bincount(ring)
     offsets = _ring_offsets(lengths)
-    rank = np.where(steps <= 0, -steps, lengths.astype(index_type)[ring] - steps)
-    order = np.empty(count, dtype=index_type)
-    order[offsets.astype(index_type)[ring] + rank] = np.arange(count, dtype=index_type)
+    rank = np.where(steps <= 0, -steps, lengths.astype(np.int32)[ring] - steps)
+    order = np.empty(count, dtype=np.int32)
+    order[offsets.astype(np.int32)[ring] + rank] = np.arange(count, dtype=np.int32)
     return order, offsets
 
 
