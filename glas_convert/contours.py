@@ -230,7 +230,7 @@ def _turns_in_strip(label_map: np.ndarray, top: int, bottom: int) -> tuple[np.nd
 def _link_turns(x, value, leaves, pattern, which) -> np.ndarray:
     """The next turn of each turn along its ring, walked with the label on the left."""
     count = x.size
-    following = np.empty(count, dtype=np.int64)
+    following = np.empty(count, dtype=np.int32)
     # Along one row, a label's turns pair up left to right: the crack between the turns of a
     # pair is its boundary, the one between pairs is not. Turns come in raster order, so a
     # stable sort by label lines them up by (label, row, column), and at a corner passed twice
@@ -778,7 +778,8 @@ def _trace(label_map: np.ndarray) -> _TracedMap:
         )
     following = _link_turns(x, value, leaves, pattern, which)
     order, offsets = _order_rings(following, y[following] == y)
-    points = np.stack([x[order], y[order]], axis=1).astype(np.int64)
+    points = np.empty((order.size, 2), dtype=np.int64)
+    points[:, 0], points[:, 1] = np.take(x, order), np.take(y, order)
     labels, ring_owner = np.unique(value[order[offsets[:-1]]], return_inverse=True)
     # Shoelace: walked with the label on the left, outer rings have a positive area and holes a
     # negative one, so the sum over a label's rings is exactly its pixel count.
