@@ -75,6 +75,10 @@ _PYCOCOTOOLS_NUMPY2_WARNING = "__array__ implementation doesn't accept a copy ke
 _RUNS = (3, 8, 24)
 #: Cones (start points and regimes) per batch of the cone test.
 _CHUNK = 8192
+#: Ring points compacted at a time. Rings are independent, and small batches keep every
+#: temporary small enough to be recycled by the allocator instead of being mapped (and
+#: page-faulted) afresh: on an 8192^2 map this halves the time.
+_BATCH_POINTS = 1 << 15
 #: pycocotools' upsampling factor in rleFrPoly.
 _SCALE = 5
 
@@ -567,6 +571,22 @@ class _EdgeGeometry:
         return found.max(axis=0)
 
 
+def _compact_all_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_compact_rings`, batch by batch of whole rings."""
+    cuts = np.unique(
+        np.append(
+            np.searchsorted(offsets, np.arange(0, offsets[-1], _BATCH_POINTS)), offsets.size - 1
+        )
+    )
+    compact_points, compact_lengths = [], []
+    for first, last in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        batch = offsets[first : last + 1]
+        kept, kept_offsets = _compact_rings(points[batch[0] : batch[-1]], batch - batch[0])
+        compact_points.append(kept)
+        compact_lengths.append(np.diff(kept_offsets))
+    return np.concatenate(compact_points), _ring_offsets(np.concatenate(compact_lengths))
+
+
 def _compact_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Replace runs of crack edges by single straight edges, for a batch of closed rings."""
     lengths = np.diff(offsets)
@@ -904,7 +924,7 @@ def extract_instances(
     traced = _trace(label_map)
     compact: list[np.ndarray] = []
     if traced.points.shape[0]:
-        points, offsets = _compact_rings(traced.points, traced.offsets)
+        points, offsets = _compact_all_rings(traced.points, traced.offsets)
         compact = np.split(points.astype(np.float64), offsets[1:-1])
     if tolerance > 0:
         compact = [_simplify(ring, tolerance) for ring in compact]
