@@ -779,6 +779,39 @@ class _TracedMap:
     ring_parent: np.ndarray  # a hole's outer ring; -1 for an outer ring
 
 
+def _link_rings(x, y, value, leaves, pattern, which) -> tuple[np.ndarray, ...]:
+    """Link the turns into rings: ``(points, offsets, label of each ring)``.
+
+    Labels are independent, so this runs label group by label group of about
+    ``_BATCH_POINTS`` turns (small temporaries, as in :func:`_compact_all_rings`). Within a
+    label, rings come in raster order of their first corner, and start there.
+    """
+    by_label = np.argsort(value, kind="stable")  # (label, row, column) order
+    sorted_value = value[by_label]
+    # Batches start at the first label start at or after each multiple of _BATCH_POINTS.
+    label_starts = np.concatenate(
+        [[0], np.flatnonzero(sorted_value[1:] != sorted_value[:-1]) + 1, [by_label.size]]
+    )
+    cuts = label_starts[np.searchsorted(label_starts, np.arange(0, by_label.size, _BATCH_POINTS))]
+    cuts = np.unique(np.append(cuts, by_label.size)).tolist()
+    all_points, all_lengths, all_values = [], [], []
+    for first, last in zip(cuts[:-1], cuts[1:], strict=True):
+        batch = by_label[first:last]
+        batch_x, batch_y, batch_value = x[batch], y[batch], sorted_value[first:last]
+        following = _link_turns(batch_x, batch_value, leaves[batch], pattern[batch], which[batch])
+        order, offsets = _order_rings(following, batch_y[following] == batch_y)
+        points = np.empty((order.size, 2), dtype=np.int64)
+        points[:, 0], points[:, 1] = np.take(batch_x, order), np.take(batch_y, order)
+        all_points.append(points)
+        all_lengths.append(np.diff(offsets))
+        all_values.append(batch_value[order[offsets[:-1]]])
+    return (
+        np.concatenate(all_points),
+        _ring_offsets(np.concatenate(all_lengths)),
+        np.concatenate(all_values),
+    )
+
+
 def _trace(label_map: np.ndarray) -> _TracedMap:
     label_map = np.asarray(label_map)
     if label_map.ndim != 2 or not np.issubdtype(label_map.dtype, np.integer):
@@ -796,11 +829,8 @@ def _trace(label_map: np.ndarray) -> _TracedMap:
             none,
             none,
         )
-    following = _link_turns(x, value, leaves, pattern, which)
-    order, offsets = _order_rings(following, y[following] == y)
-    points = np.empty((order.size, 2), dtype=np.int64)
-    points[:, 0], points[:, 1] = np.take(x, order), np.take(y, order)
-    labels, ring_owner = np.unique(value[order[offsets[:-1]]], return_inverse=True)
+    points, offsets, ring_value = _link_rings(x, y, value, leaves, pattern, which)
+    labels, ring_owner = np.unique(ring_value, return_inverse=True)
     # Shoelace: walked with the label on the left, outer rings have a positive area and holes a
     # negative one, so the sum over a label's rings is exactly its pixel count.
     following = np.arange(1, points.shape[0] + 1)

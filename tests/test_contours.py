@@ -301,3 +301,27 @@ def test_exact_check_refuses_paths_it_cannot_lay_out():
     assert bad.tolist() == [False, True, True]
     ring = np.array([[0, 0], [2, 1], [2, 2], [0, 2]])  # (0,0)-(1,0)-(1,1)-(2,1) as one edge
     assert np.array_equal(contours.rasterize_polygons([ring], 3, 3), grid("100 110 000"))
+
+
+def test_batches_of_rings_give_the_same_polygons(monkeypatch):
+    # Large maps are traced and compacted in batches of whole labels and rings; tiny batches
+    # must give exactly what one batch gives.
+    rng = np.random.default_rng(11)
+    noise = cv2.GaussianBlur(rng.random((90, 120)).astype(np.float32), (0, 0), 2.0)
+    label_map = np.where(noise > 0.5, rng.integers(1, 40, (90, 120)) // 8 + 1, 0).astype(np.uint16)
+    label_map[::7, ::5] = rng.integers(0, 300, label_map[::7, ::5].shape)
+    whole = contours.extract_instances(label_map, verify=True)
+    monkeypatch.setattr(contours, "_BATCH_POINTS", 5)
+    batched = contours.extract_instances(label_map, verify=True)
+    assert_exact(label_map, batched)
+    assert len(batched) == len(whole) > 100
+    for a, b in zip(whole, batched, strict=True):
+        assert (a.label, a.area, a.bbox, a.num_parts, a.num_holes) == (
+            b.label,
+            b.area,
+            b.bbox,
+            b.num_parts,
+            b.num_holes,
+        )
+        assert len(a.polygons) == len(b.polygons)
+        assert all(np.array_equal(p, q) for p, q in zip(a.polygons, b.polygons, strict=True))
