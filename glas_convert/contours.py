@@ -36,6 +36,7 @@ therefore depends only on the multiset of toggles ``(c, r)`` the edges produce.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -165,6 +166,22 @@ for _pattern, _directions in _TURNS.items():
 _PASS_COUNT = _PASSES.sum(axis=1).astype(np.uint8)
 
 
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, size: int, dtype: np.dtype) -> np.ndarray:
+    """A 1-D buffer of ``size`` items, kept per thread and reused from call to call.
+
+    The full-image temporaries of the turn test are the size of the map; allocating them
+    afresh on every call costs more in page faults than the arithmetic on them.
+    """
+    buffers = _SCRATCH.__dict__.setdefault("buffers", {})
+    buffer = buffers.get(name)
+    if buffer is None or buffer.size < size or buffer.dtype != dtype:
+        buffer = buffers[name] = np.empty(size, dtype=dtype)
+    return buffer[:size]
+
+
 #: Rows of corners handled at a time, so that the full-width temporaries stay in cache.
 _STRIP_PIXELS = 1 << 19
 
@@ -187,20 +204,30 @@ def _turns_in_strip(label_map: np.ndarray, top: int, bottom: int) -> tuple[np.nd
     height, width = label_map.shape
     # Corner (x, y) sits in the middle of padded pixels [y : y + 2, x : x + 2], where the map
     # is padded by one pixel of background all around.
-    padded = np.zeros((bottom - top + 1, width + 2), dtype=label_map.dtype)
+    stride = width + 2
+    rows = bottom - top + 1
+    flat = _scratch("padded", rows * stride, label_map.dtype)
+    padded = flat.reshape(rows, stride)
+    padded[:, 0] = padded[:, -1] = 0
     first_row, last_row = max(top - 1, 0), min(bottom, height)
+    padded[: first_row - top + 1] = 0
     padded[first_row - top + 1 : last_row - top + 1, 1:-1] = label_map[first_row:last_row]
+    padded[last_row - top + 1 :] = 0
     # A boundary turns at a corner when a crack runs north or south of it and another one west
     # or east of it. Flat over the padded rows, corner (x, y) is at y * stride + x, and every
     # operation runs on contiguous memory; the column x = width + 1 compares padding with
     # padding, so it never turns.
-    stride = width + 2
-    flat = padded.ravel()
-    across = flat[:-1] != flat[1:]  # across[k]: a crack east of pixel k
-    down = flat[:-stride] != flat[stride:]  # down[k]: a crack south of pixel k
-    corners = (bottom - top) * stride - 1  # the last one is in the padding column
-    turn = across[:corners] | across[stride : stride + corners]
-    turn &= down[:corners] | down[1 : corners + 1]
+    across = np.not_equal(flat[:-1], flat[1:], out=_scratch("across", flat.size - 1, bool))
+    down = np.not_equal(
+        flat[:-stride], flat[stride:], out=_scratch("down", flat.size - stride, bool)
+    )
+    corners = (rows - 1) * stride - 1  # the last one is in the padding column
+    turn = np.logical_or(
+        across[:corners], across[stride : stride + corners], out=_scratch("turn", corners, bool)
+    )
+    turn &= np.logical_or(
+        down[:corners], down[1 : corners + 1], out=_scratch("down_either", corners, bool)
+    )
     top_left = np.flatnonzero(turn)
     y, x = np.divmod(top_left, stride)
     nw, ne = flat[top_left], flat[top_left + 1]
