@@ -525,12 +525,12 @@ class _EdgeGeometry:
                 # Per cone: (ax, ay, low margin, low offset, high margin, high offset, lower,
                 # upper) and (first edge, usable look-ahead, cone index).
                 cones = np.empty((8, part.size))
-                np.take(ax, part, out=cones[0])
-                np.take(ay, part, out=cones[1])
+                np.take(ax, part, out=cones[0], mode="clip")
+                np.take(ay, part, out=cones[1], mode="clip")
                 for target, column in zip(cones[2:], _CONE_TABLE, strict=True):
-                    np.take(column, code[chunk : chunk + _CHUNK], out=target)
+                    np.take(column, code[chunk : chunk + _CHUNK], out=target, mode="clip")
                 indices = np.empty((3, part.size), dtype=np.int64)
-                np.take(first, part, out=indices[0])
+                np.take(first, part, out=indices[0], mode="clip")
                 np.minimum(self.chain[indices[0]], _RUNS[-1], out=indices[1])
                 indices[2] = np.arange(chunk, chunk + part.size)
                 begin = 0
