@@ -286,11 +286,14 @@ def _link_turns(x, value, leaves, pattern, which) -> np.ndarray:
     return following
 
 
-def _order_rings(following: np.ndarray, along_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _order_rings(
+    following: np.ndarray, along_row: np.ndarray, longest_ring: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Split the cycles of ``following`` into rings: ``(order, offsets)``.
 
     Rings are listed by their lowest index, and each ring starts there. ``along_row`` marks the
-    turns whose next turn is in the same row; rings alternate them with the others.
+    turns whose next turn is in the same row; rings alternate them with the others. No ring is
+    longer than ``longest_ring`` turns.
     """
     count = following.size
     # Pointer doubling over every other turn (those leaving along a row) halves the work;
@@ -303,21 +306,18 @@ def _order_rings(following: np.ndarray, along_row: np.ndarray) -> tuple[np.ndarr
     position[leaving] = np.arange(leaving.size, dtype=np.int32)
     after = following[leaving]  # the turn leaving along a column that follows each of them
     two_ahead = position[following[after]]
-    # After round k, the high half of best[i] is the lowest index among the turns from
-    # leaving[i] to 2**(k+1) - 1 turns on, and its low half how many pairs ahead it first comes
-    # (so that one minimum keeps the nearer of two equal starts). Once the start is the same
-    # all around every ring, it is each ring's lowest index.
+    # After round k, the high half of best[i] is the lowest index among the 2**k pairs of turns
+    # from leaving[i] on, and its low half how many pairs ahead it first comes (so that one
+    # minimum keeps the nearer of two equal starts). Once 2**k pairs cover the longest ring,
+    # it is each ring's lowest index.
     best = np.minimum(leaving, after).astype(np.int64) << 32
     jump = two_ahead
     span = 1
-    while True:
+    while 2 * span < longest_ring:
         np.minimum(best, best[jump] + span, out=best)
-        start = best >> 32
-        if np.array_equal(start, start[two_ahead]):
-            break
         jump = jump[jump]
         span *= 2
-    start = start.astype(np.int32)
+    start = (best >> 32).astype(np.int32)
     half_steps = (best & 0xFFFFFFFF).astype(np.int32)
     # Steps from each turn forward to its ring's start (one more when that start leaves along a
     # column); -1 for the turn right after the start.
@@ -820,13 +820,16 @@ def _link_rings(x, y, value, leaves, pattern, which) -> tuple[np.ndarray, ...]:
         [[0], np.flatnonzero(sorted_value[1:] != sorted_value[:-1]) + 1, [by_label.size]]
     )
     cuts = label_starts[np.searchsorted(label_starts, np.arange(0, by_label.size, _BATCH_POINTS))]
-    cuts = np.unique(np.append(cuts, by_label.size)).tolist()
+    cuts = cuts[(np.diff(cuts, prepend=-1) > 0) & (cuts < by_label.size)]
+    cuts = np.append(cuts, by_label.size).tolist()
     all_points, all_lengths, all_values = [], [], []
     for first, last in zip(cuts[:-1], cuts[1:], strict=True):
         batch = by_label[first:last]
         batch_x, batch_y, batch_value = x[batch], y[batch], sorted_value[first:last]
         following = _link_turns(batch_x, batch_value, leaves[batch], pattern[batch], which[batch])
-        order, offsets = _order_rings(following, batch_y[following] == batch_y)
+        # A ring has no more turns than its label.
+        longest = int(np.diff(label_starts[(label_starts >= first) & (label_starts <= last)]).max())
+        order, offsets = _order_rings(following, batch_y[following] == batch_y, longest)
         points = np.empty((order.size, 2), dtype=np.int64)
         points[:, 0], points[:, 1] = np.take(batch_x, order), np.take(batch_y, order)
         all_points.append(points)
