@@ -860,26 +860,27 @@ def _trace(label_map: np.ndarray) -> _TracedMap:
             none,
         )
     points, offsets, ring_value = _link_rings(x, y, value, leaves, pattern, which)
-    labels, ring_owner = np.unique(ring_value, return_inverse=True)
+    # Rings come label by label (see _link_rings): reductions per label are over runs of rings.
+    new_label = np.ones(ring_value.size, dtype=bool)
+    new_label[1:] = ring_value[1:] != ring_value[:-1]
+    first_ring = np.flatnonzero(new_label)
+    labels = ring_value[first_ring]
+    ring_owner = np.cumsum(new_label) - 1
     # Shoelace: walked with the label on the left, outer rings have a positive area and holes a
     # negative one, so the sum over a label's rings is exactly its pixel count.
     following = np.arange(1, points.shape[0] + 1)
     following[offsets[1:] - 1] = offsets[:-1]
     cross = points[:, 1] * points[following, 0] - points[:, 0] * points[following, 1]
     ring_area = np.add.reduceat(cross, offsets[:-1]) // 2
-    areas = np.zeros(labels.size, dtype=np.int64)
-    np.add.at(areas, ring_owner, ring_area)
-    extents = []
-    for reduce, column, initial in (
-        (np.minimum, 0, np.iinfo(np.int64).max),
-        (np.minimum, 1, np.iinfo(np.int64).max),
-        (np.maximum, 0, -1),
-        (np.maximum, 1, -1),
-    ):
-        extent = np.full(labels.size, initial, dtype=np.int64)
-        reduce.at(extent, ring_owner, reduce.reduceat(points[:, column], offsets[:-1]))
-        extents.append(extent)
-    x_min, y_min, x_max, y_max = extents
+    areas = np.add.reduceat(ring_area, first_ring)
+    x_min, y_min = (
+        np.minimum.reduceat(np.minimum.reduceat(points[:, axis], offsets[:-1]), first_ring)
+        for axis in (0, 1)
+    )
+    x_max, y_max = (
+        np.maximum.reduceat(np.maximum.reduceat(points[:, axis], offsets[:-1]), first_ring)
+        for axis in (0, 1)
+    )
     ring_parent = _hole_parents(points, offsets, ring_owner, ring_area)
     return _TracedMap(
         label_map,
