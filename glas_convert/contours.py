@@ -598,16 +598,20 @@ class _EdgeGeometry:
         return found.max(axis=0)
 
 
+def _batches(bounds: np.ndarray) -> list[tuple[int, int]]:
+    """Split the groups ``bounds[i] : bounds[i + 1]`` (sorted, from 0 to the total) into
+    batches of whole groups, each starting at the first group that starts at or after a
+    multiple of ``_BATCH_POINTS``: pairs ``(first group, end group)``."""
+    first = np.searchsorted(bounds, np.arange(0, bounds[-1], _BATCH_POINTS))
+    cuts = np.unique(np.append(first, bounds.size - 1)).tolist()
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
 def _compact_all_rings(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_compact_rings`, batch by batch of whole rings."""
-    cuts = np.unique(
-        np.append(
-            np.searchsorted(offsets, np.arange(0, offsets[-1], _BATCH_POINTS)), offsets.size - 1
-        )
-    )
     compact_points, compact_lengths = [], []
-    for first, last in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-        batch = offsets[first : last + 1]
+    for first, end in _batches(offsets):
+        batch = offsets[first : end + 1]
         kept, kept_offsets = _compact_rings(points[batch[0] : batch[-1]], batch - batch[0])
         compact_points.append(kept)
         compact_lengths.append(np.diff(kept_offsets))
@@ -815,20 +819,17 @@ def _link_rings(x, y, value, leaves, pattern, which) -> tuple[np.ndarray, ...]:
     """
     by_label = np.argsort(value, kind="stable")  # (label, row, column) order
     sorted_value = value[by_label]
-    # Batches start at the first label start at or after each multiple of _BATCH_POINTS.
-    label_starts = np.concatenate(
+    label_bounds = np.concatenate(
         [[0], np.flatnonzero(sorted_value[1:] != sorted_value[:-1]) + 1, [by_label.size]]
     )
-    cuts = label_starts[np.searchsorted(label_starts, np.arange(0, by_label.size, _BATCH_POINTS))]
-    cuts = cuts[(np.diff(cuts, prepend=-1) > 0) & (cuts < by_label.size)]
-    cuts = np.append(cuts, by_label.size).tolist()
     all_points, all_lengths, all_values = [], [], []
-    for first, last in zip(cuts[:-1], cuts[1:], strict=True):
+    for first_label, end_label in _batches(label_bounds):
+        first, last = int(label_bounds[first_label]), int(label_bounds[end_label])
         batch = by_label[first:last]
         batch_x, batch_y, batch_value = x[batch], y[batch], sorted_value[first:last]
         following = _link_turns(batch_x, batch_value, leaves[batch], pattern[batch], which[batch])
         # A ring has no more turns than its label.
-        longest = int(np.diff(label_starts[(label_starts >= first) & (label_starts <= last)]).max())
+        longest = int(np.diff(label_bounds[first_label : end_label + 1]).max())
         order, offsets = _order_rings(following, batch_y[following] == batch_y, longest)
         points = np.empty((order.size, 2), dtype=np.int64)
         points[:, 0], points[:, 1] = np.take(batch_x, order), np.take(batch_y, order)
